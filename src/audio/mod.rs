@@ -1,0 +1,1 @@
+//! Audio: decode any common container/codec and produce 16 kHz f32 PCM.
