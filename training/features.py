@@ -1,22 +1,38 @@
-"""Feature front end shared by training, evaluation and export checks.
+"""Feature front end shared by training, evaluation and the sherpa-onnx check.
 
-This is sherpa-onnx's NeMo CTC front end: kaldi-native-fbank log-mel
-filterbank (80 bins, 25 ms / 10 ms, povey window, pre-emphasis 0.97, no
-dither, snip_edges=False, librosa-style mel) on float samples in [-1, 1],
-followed by per-feature (per mel bin) mean/variance normalisation over the
-utterance: x = (x - mean) / (std + 1e-5), std biased (divide by T).
+This is sherpa-onnx's NeMo CTC front end, as measured against sherpa-onnx
+2.0.1 by training/sherpa_check.py (frame-level probe, see the model card):
+
+kaldi-native-fbank log-mel filterbank on float samples in [-1, 1] at 16 kHz:
+  frame_length_ms=25, frame_shift_ms=10, dither=0, snip_edges=False,
+  remove_dc_offset=False, preemph_coeff=0.97, window_type="hann",
+  num_bins=80, low_freq=0, high_freq=0 (= Nyquist, 8000 Hz), is_librosa=True
+  (knf defaults for the rest: round_to_power_of_two (512-point FFT),
+  use_power, use_log_fbank, log floor = float epsilon 1.1920929e-07).
+then per-feature (per mel bin) normalisation over the utterance:
+  x = (x - mean) / (std + 1e-5), std biased (divide by T).
+
+sherpa-onnx's OfflineRecognizer.from_nemo_ctc forces window "hann" and
+high_freq 0 for NeMo CTC models; the option list first written in hark's
+brief ("povey" window, high_freq=-400) is NOT what sherpa-onnx runs. The
+model was trained on a mix of both ("hann" 35 %, "povey" 65 % in v1), so it
+works with either; "hann" is the reference and the default here.
 
 Number of frames for snip_edges=False: T = (num_samples + 80) // 160
-(i.e. round(num_samples / 160)), and 0 for an empty input.
+(i.e. round(num_samples / 160), half rounding up), 0 for fewer than 80 samples.
 """
 import numpy as np
 import kaldi_native_fbank as knf
 
 SAMPLE_RATE = 16000
 NUM_BINS = 80
+DEFAULT_VARIANT = "hann"
 
 
-def fbank_options() -> "knf.FbankOptions":
+def fbank_options(variant: str = DEFAULT_VARIANT) -> "knf.FbankOptions":
+    """variant "hann": sherpa-onnx's NeMo CTC front end (reference).
+    variant "povey": the same with a povey window and high_freq=-400 (the
+    option list of hark's original brief); used as a training augmentation."""
     opts = knf.FbankOptions()
     opts.frame_opts.samp_freq = SAMPLE_RATE
     opts.frame_opts.frame_length_ms = 25
@@ -25,24 +41,29 @@ def fbank_options() -> "knf.FbankOptions":
     opts.frame_opts.snip_edges = False
     opts.frame_opts.remove_dc_offset = False
     opts.frame_opts.preemph_coeff = 0.97
-    opts.frame_opts.window_type = "povey"
     opts.mel_opts.num_bins = NUM_BINS
     opts.mel_opts.low_freq = 0
-    opts.mel_opts.high_freq = -400
     opts.mel_opts.is_librosa = True
+    if variant == "hann":
+        opts.frame_opts.window_type = "hann"
+        opts.mel_opts.high_freq = 0
+    elif variant == "povey":
+        opts.frame_opts.window_type = "povey"
+        opts.mel_opts.high_freq = -400
+    else:
+        raise ValueError(variant)
     return opts
 
 
-_OPTS = None
+_OPTS = {}
 
 
-def fbank(samples: np.ndarray) -> np.ndarray:
+def fbank(samples: np.ndarray, variant: str = DEFAULT_VARIANT) -> np.ndarray:
     """Raw log-mel features, shape [T, 80], float32. samples: float in [-1, 1] at 16 kHz."""
-    global _OPTS
-    if _OPTS is None:
-        _OPTS = fbank_options()
-    f = knf.OnlineFbank(_OPTS)
-    f.accept_waveform(SAMPLE_RATE, np.ascontiguousarray(samples, dtype=np.float32).tolist())
+    if variant not in _OPTS:
+        _OPTS[variant] = fbank_options(variant)
+    f = knf.OnlineFbank(_OPTS[variant])
+    f.accept_waveform(SAMPLE_RATE, np.ascontiguousarray(samples, dtype=np.float32))
     f.input_finished()
     n = f.num_frames_ready
     if n == 0:
@@ -51,15 +72,15 @@ def fbank(samples: np.ndarray) -> np.ndarray:
 
 
 def normalize_per_feature(x: np.ndarray) -> np.ndarray:
-    """Per-bin normalisation over frames, x: [T, 80]."""
+    """Per-bin normalisation over frames, x: [T, 80] -> float32 [T, 80]."""
     mean = x.mean(axis=0, keepdims=True)
     std = np.sqrt(((x - mean) ** 2).mean(axis=0, keepdims=True))
     return ((x - mean) / (std + 1e-5)).astype(np.float32)
 
 
-def features(samples: np.ndarray) -> np.ndarray:
+def features(samples: np.ndarray, variant: str = DEFAULT_VARIANT) -> np.ndarray:
     """Model input for one utterance: normalised features, shape [T, 80]."""
-    return normalize_per_feature(fbank(samples))
+    return normalize_per_feature(fbank(samples, variant))
 
 
 def num_frames(num_samples: int) -> int:

@@ -1,0 +1,238 @@
+#!/usr/bin/env python3
+"""Build connected-digit training data, train the CTC model, export to ONNX.
+
+    python training/train.py --out models/digits-en
+
+Seeded and reproducible up to thread-scheduling nondeterminism of CPU
+kernels. Uses only FSDD TRAIN indices (5-49) plus espeak-ng synthetic voices.
+"""
+import argparse
+import multiprocessing as mp
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import data as D  # noqa: E402
+import features as F  # noqa: E402
+from export import export_onnx  # noqa: E402
+from model import BLANK, DigitsCTC  # noqa: E402
+
+T0 = time.time()
+
+
+def log(msg):
+    print(f"[{time.time() - T0:7.1f}s] {msg}", flush=True)
+
+
+# globals shared with forked workers
+FSDD = None
+ESPEAK_WORDS = None
+ESPEAK_STRINGS = None
+
+
+def segment(rng):
+    """One digit string (audio@16k, digits, full_band_source)."""
+    r = rng.random()
+    n = int(rng.integers(1, 9))
+    digits = [int(d) for d in rng.integers(0, 10, n)]
+    if r < 0.55:
+        return D.fsdd_string(FSDD, digits, rng, mix_speakers=False), digits, False
+    if r < 0.70:
+        return D.fsdd_string(FSDD, digits, rng, mix_speakers=True), digits, False
+    if r < 0.88:
+        ws = ESPEAK_WORDS[rng.integers(len(ESPEAK_WORDS))]
+        return D.compose([ws[d] for d in digits], rng), digits, True
+    digits, x = ESPEAK_STRINGS[rng.integers(len(ESPEAK_STRINGS))]
+    pad = lambda: np.zeros(int(rng.uniform(0.05, 1.0) * D.SR), np.float32)  # noqa: E731
+    return np.concatenate([pad(), x, pad()]), list(digits), True
+
+
+def make_utterance(seed):
+    rng = np.random.default_rng(seed)
+    r = rng.random()
+    if r < 0.02:  # silence / noise only
+        x, digits, fb = np.zeros(int(rng.uniform(0.3, 4) * D.SR), np.float32), [], True
+    elif r < 0.12:  # long: several strings with longer pauses, ~10-30 s
+        xs, digits, fb = [], [], False
+        target = rng.uniform(10, 30) * D.SR
+        while sum(len(a) for a in xs) < target:
+            a, d, f = segment(rng)
+            xs.append(a)
+            xs.append(np.zeros(int(rng.uniform(0.0, 2.0) * D.SR), np.float32))
+            digits += d
+            fb = fb or f
+        x = np.concatenate(xs)
+    else:
+        x, digits, fb = segment(rng)
+    if rng.random() < 0.85:
+        x = D.augment(x, rng, fb)
+    else:
+        x = np.clip(x * np.float32(10 ** (rng.uniform(-20, 6) / 20)), -1, 1)
+    variant = "povey" if rng.random() < 0.65 else "hann"
+    feats = F.features(x, variant)
+    return feats.astype(np.float16), np.array(digits, np.int64)
+
+
+def gen_dataset(n, seed, workers):
+    seeds = [seed * 1000003 + i for i in range(n)]
+    with mp.get_context("fork").Pool(workers) as pool:
+        out = []
+        for i, item in enumerate(pool.imap(make_utterance, seeds, chunksize=16)):
+            out.append(item)
+            if (i + 1) % 2000 == 0:
+                log(f"  generated {i + 1}/{n} utterances")
+    return out
+
+
+def batches(ds, max_frames, rng):
+    order = np.argsort([len(f) for f, _ in ds], kind="stable")
+    out, cur, cur_max = [], [], 0
+    for i in order:
+        t = len(ds[i][0])
+        if cur and max(cur_max, t) * (len(cur) + 1) > max_frames:
+            out.append(cur)
+            cur, cur_max = [], 0
+        cur.append(i)
+        cur_max = max(cur_max, t)
+    if cur:
+        out.append(cur)
+    rng.shuffle(out)
+    return out
+
+
+def collate(ds, idx, rng, specaug=True):
+    T = max(len(ds[i][0]) for i in idx)
+    x = np.zeros((len(idx), T, 80), np.float32)
+    lens, tgts, tlens = [], [], []
+    for j, i in enumerate(idx):
+        f, y = ds[i]
+        f = f.astype(np.float32)
+        if specaug:
+            f = f.copy()
+            for _ in range(2):
+                w = int(rng.integers(0, 11))
+                s = int(rng.integers(0, 80 - w + 1))
+                f[:, s:s + w] = 0.0
+            for _ in range(int(rng.integers(0, 3 + len(f) // 300))):
+                w = int(rng.integers(0, 8))
+                s = int(rng.integers(0, max(1, len(f) - w)))
+                f[s:s + w, :] = 0.0
+        x[j, :len(f)] = f
+        lens.append(len(f))
+        tgts.append(y)
+        tlens.append(len(y))
+    return (torch.from_numpy(x).transpose(1, 2).contiguous(), torch.tensor(lens),
+            torch.from_numpy(np.concatenate(tgts)) if sum(tlens) else torch.zeros(0, dtype=torch.long),
+            torch.tensor(tlens))
+
+
+def greedy(lp, n):
+    ids = lp[:n].argmax(-1).tolist()
+    out, prev = [], BLANK
+    for i in ids:
+        if i != prev and i != BLANK:
+            out.append(i)
+        prev = i
+    return out
+
+
+def edit_distance(a, b):
+    d = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        prev, d[0] = d[0], i
+        for j in range(1, len(b) + 1):
+            cur = d[j]
+            d[j] = min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] != b[j - 1]))
+            prev = cur
+    return d[len(b)]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="models/digits-en")
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--n-utts", type=int, default=7000)
+    ap.add_argument("--n-espeak-word-sets", type=int, default=150)
+    ap.add_argument("--n-espeak-strings", type=int, default=600)
+    ap.add_argument("--steps", type=int, default=700)
+    ap.add_argument("--max-frames", type=int, default=16000, help="padded input frames per batch")
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--channels", type=int, default=144)
+    ap.add_argument("--blocks", type=int, default=6)
+    ap.add_argument("--kernel", type=int, default=9)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--checkpoint", default="training/work/checkpoint.pt")
+    args = ap.parse_args()
+
+    global FSDD, ESPEAK_WORDS, ESPEAK_STRINGS
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    rng = np.random.default_rng(args.seed)
+
+    log("loading FSDD train split (indices 5-49)")
+    FSDD = D.load_fsdd(D.TRAIN_INDICES)
+    with mp.get_context("fork").Pool(args.threads) as pool:
+        log("synthesising espeak-ng voices")
+        ESPEAK_WORDS, ESPEAK_STRINGS = D.build_espeak_bank(args.seed, args.n_espeak_word_sets,
+                                                           args.n_espeak_strings, pool)
+    log(f"  {len(ESPEAK_WORDS)} espeak word sets, {len(ESPEAK_STRINGS)} espeak strings")
+    log(f"generating {args.n_utts} augmented utterances")
+    ds = gen_dataset(args.n_utts, args.seed, args.threads)
+    hours = sum(len(f) for f, _ in ds) / 100 / 3600
+    log(f"  {hours:.2f} h of features")
+    dev = ds[:200]
+    train = ds[200:]
+
+    model = DigitsCTC(channels=args.channels, n_blocks=args.blocks, kernel=args.kernel)
+    n_params = sum(p.numel() for p in model.parameters())
+    log(f"model: {n_params} parameters")
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-3)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.1)
+    ctc = torch.nn.CTCLoss(blank=BLANK, zero_infinity=True)
+
+    step, epoch = 0, 0
+    t_train = time.time()
+    while step < args.steps:
+        epoch += 1
+        model.train()
+        for idx in batches(train, args.max_frames, rng):
+            if step >= args.steps:
+                break
+            x, xl, y, yl = collate(train, idx, rng)
+            lp, ol = model(x, xl)
+            loss = ctc(lp.transpose(0, 1), y, ol, yl)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            sched.step()
+            step += 1
+            if step % 25 == 0:
+                log(f"epoch {epoch} step {step}/{args.steps} loss {loss.item():.4f} lr {sched.get_last_lr()[0]:.2e}")
+            if step % 300 == 0 or step == args.steps:
+                model.eval()
+                errs = toks = 0
+                with torch.no_grad():
+                    for b in batches(dev, args.max_frames, np.random.default_rng(0)):
+                        x, xl, y, yl = collate(dev, b, rng, specaug=False)
+                        lp, ol = model(x, xl)
+                        for j, i in enumerate(b):
+                            ref = dev[i][1].tolist()
+                            errs += edit_distance(greedy(lp[j], int(ol[j])), ref)
+                            toks += len(ref)
+                log(f"  dev (augmented, held-out generated) WER {100.0 * errs / max(1, toks):.2f}%")
+                model.train()
+    log(f"training took {time.time() - t_train:.0f}s")
+    os.makedirs(os.path.dirname(args.checkpoint), exist_ok=True)
+    torch.save({"model": model.state_dict(), "args": vars(args)}, args.checkpoint)
+    model.eval()
+    export_onnx(model, args.out, n_params)
+    log(f"exported to {args.out}; total wall time {time.time() - T0:.0f}s")
+
+
+if __name__ == "__main__":
+    main()
