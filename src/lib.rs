@@ -7,8 +7,23 @@
 //! ONNX session, decoder) → transcript (json-v2, txt, srt, vtt) → output
 //! ```
 //!
-//! [`pipeline`] is the only module that knows every stage; [`exit`] holds the
-//! exit-code table; [`error`] wraps each stage's error into one type.
+//! [`pipeline`] runs the stages; [`app`] orders the whole run (options,
+//! license, input, model, pipeline, output); [`exit`] holds the exit-code
+//! table; [`error`] wraps each stage's error into one type.
 
+pub mod app;
 pub mod audio;
+pub mod chunk;
+pub mod cli;
+pub mod error;
 pub mod exit;
+pub mod input;
+pub mod license;
+pub mod logging;
+pub mod model;
+pub mod options;
+pub mod output;
+pub mod pipeline;
+pub mod profile;
+pub mod signals;
+pub mod transcript;

@@ -1,0 +1,140 @@
+//! The application: runs a subcommand, or a transcription from start to end.
+//!
+//! Order matters and is part of the contract: options are validated, then the
+//! license is checked before any audio is read or the model loaded, then the
+//! input is opened and probed (so bad input fails fast), then the model is
+//! loaded and the pipeline runs; stdout is written only on success.
+//!
+//! May import every stage; nothing imports it but `main`.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use crate::cli::{Cli, Command};
+use crate::error::Error;
+use crate::license::{self, Entitlement, Feature};
+use crate::model::{self, Family};
+use crate::options::{Options, DEFAULT_INPUT, DEFAULT_LICENSE};
+use crate::pipeline::{self, Plan};
+use crate::profile::Stage;
+use crate::transcript::{self, Transcript};
+use crate::{input, output};
+
+fn license_token() -> Option<String> {
+    std::env::var("LICENSE_TOKEN").ok().filter(|t| !t.trim().is_empty())
+}
+
+/// Runs hark with parsed arguments.
+pub fn run(cli: Cli) -> Result<(), Error> {
+    if let Some(Command::License(cmd)) = &cli.command {
+        let now = time::OffsetDateTime::now_utc();
+        let text = license::run_command(cmd, license_token(), Path::new(DEFAULT_LICENSE), now)?;
+        return output::stdout(&text);
+    }
+    let opts = Options::resolve(&cli)?;
+    transcribe(&opts)
+}
+
+fn load_model(opts: &Options) -> Result<Box<dyn Family>, Error> {
+    let dir: PathBuf = match &opts.model {
+        Some(dir) => dir.clone(),
+        None => model::default_dirs()
+            .into_iter()
+            .find(|d| d.is_dir())
+            .ok_or_else(|| {
+                model::ModelError::Missing("no --model given and no default model installed".into())
+            })?,
+    };
+    tracing::info!(model = %dir.display(), "loading model");
+    Ok(model::load(&dir)?)
+}
+
+fn transcribe(opts: &Options) -> Result<(), Error> {
+    let started = std::time::Instant::now();
+    let language = opts.language.clone().unwrap_or_else(|| "en".to_string());
+
+    // 1. License, before anything else is read.
+    let now = time::OffsetDateTime::now_utc();
+    let source = license::locate(opts.license.as_deref(), license_token(), Path::new(DEFAULT_LICENSE))?;
+    let lic = license::verify(
+        &source,
+        now,
+        &Entitlement {
+            feature: Feature::Batch,
+            parallel: opts.parallel_requested > 1,
+            language: Some(&language),
+        },
+    )?;
+    tracing::info!(license = %lic.id, customer = %lic.customer, days_remaining = lic.days_remaining(now), "license ok");
+
+    // 2. Input, probed before the model loads so bad input fails fast.
+    let job_created = transcript::now_rfc3339();
+    let input = input::open(opts.input.as_deref(), Path::new(DEFAULT_INPUT), std::io::stdin().is_terminal())?;
+    let data_name = input.name.clone();
+    let audio = pipeline::open_audio(input)?;
+    let info = audio.info().clone();
+    tracing::info!(
+        input = %data_name, codec = %info.codec, container = %info.container,
+        rate = info.sample_rate, channels = info.channels, "input opened"
+    );
+
+    // 3. Model.
+    let family = load_model(opts)?;
+    let langs = &family.info().languages;
+    if !langs.is_empty() && !langs.iter().any(|l| l == &language) {
+        return Err(Error::Usage(format!(
+            "language {language:?} is not supported by the model {} (it supports: {})",
+            family.info().origin,
+            langs.join(", ")
+        )));
+    }
+
+    // 4. Recognition.
+    let plan = Plan {
+        workers: opts.workers,
+        intra_threads: opts.intra_threads,
+        per_channel: false,
+        channel_labels: Vec::new(),
+    };
+    tracing::info!(workers = plan.workers, intra_threads = plan.intra_threads, cores = opts.cores, "recognizing");
+    let rec = pipeline::recognize(audio, family.as_ref(), &plan)?;
+
+    // 5. Transcript and output.
+    Stage::Output.time(|| {
+        let t = Transcript {
+            job: transcript::Job {
+                id: opts.job_id.clone(),
+                data_name,
+                duration: rec.duration,
+                created_at: job_created,
+            },
+            created_at: transcript::now_rfc3339(),
+            transcription_config: serde_json::json!({
+                "language": language,
+                "diarization": "none",
+            }),
+            language_pack: transcript::language_pack(&language),
+            language: language.clone(),
+            notes: vec![(
+                "license_days_remaining".to_string(),
+                serde_json::json!(lic.days_remaining(now)),
+            )],
+            items: rec.items,
+            subtitles: transcript::subtitles::Layout::default(),
+        };
+        if let Some(dir) = &opts.all_formats {
+            output::write_all_formats(&t, dir)?;
+        }
+        output::stdout(&output::render(&t, opts.output_format))
+    })?;
+    let wall = started.elapsed().as_secs_f64();
+    tracing::info!(
+        "done: {:.1} s of audio in {:.2} s ({:.1}x real time), {} chunks; {}",
+        rec.duration,
+        wall,
+        rec.duration / wall.max(1e-9),
+        rec.chunks,
+        crate::profile::summary()
+    );
+    Ok(())
+}

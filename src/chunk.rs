@@ -1,0 +1,309 @@
+//! Chunking: cut a stream of 16 kHz samples into chunks that end in pauses.
+//!
+//! A built-in energy voice-activity detector (no model file) marks 10 ms frames
+//! as speech or silence against an adaptive noise floor. Once a chunk reaches
+//! the model's target length it is cut in the middle of the next pause of at
+//! least [`MIN_PAUSE_FRAMES`]; long silences are cut early so they are never
+//! sent to the model; chunks without speech are dropped and silence at chunk
+//! edges is trimmed. Where no pause comes before the hard maximum, the chunk
+//! is cut at its quietest point with [`OVERLAP_SECS`] of overlap on each side:
+//! each chunk then *owns* the span up to the cut, and the pipeline keeps only
+//! the words whose midpoint falls in the span their chunk owns, so a word is
+//! neither lost nor doubled.
+//!
+//! Decisions depend only on the sample values, never on how the input was
+//! split into blocks, so the chunks (and the transcript) are deterministic.
+//!
+//! Imports nothing from the rest of hark.
+
+use std::collections::VecDeque;
+
+/// Samples per second.
+pub const RATE: usize = 16_000;
+/// VAD frame: 10 ms.
+pub const FRAME: usize = 160;
+/// A pause must last this many frames (250 ms) to be cut in.
+pub const MIN_PAUSE_FRAMES: usize = 25;
+/// A silence this long (1.2 s) is cut in whatever the chunk's length.
+pub const LONG_PAUSE_FRAMES: usize = 120;
+/// Silence kept at each trimmed chunk edge (200 ms).
+pub const EDGE_FRAMES: usize = 20;
+/// Overlap on each side of a forced cut.
+pub const OVERLAP_SECS: f64 = 0.5;
+
+/// A chunk of audio ready for recognition.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Chunk {
+    /// The input stream (channel) it came from; 0 when mixed to mono.
+    pub stream: usize,
+    /// Position of `samples[0]` in the stream, in samples.
+    pub start: u64,
+    /// The samples.
+    pub samples: Vec<f32>,
+    /// The span of the stream this chunk owns, `[own_start, own_end)`, in samples.
+    pub own_start: u64,
+    /// End of the owned span.
+    pub own_end: u64,
+}
+
+/// Chunk lengths in seconds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Limits {
+    /// Cut at the first pause after this length.
+    pub target_secs: f64,
+    /// Never exceed this length.
+    pub max_secs: f64,
+}
+
+/// Streaming chunker for one stream.
+#[derive(Debug)]
+pub struct Chunker {
+    stream: usize,
+    target_frames: usize,
+    max_frames: usize,
+    overlap_frames: usize,
+    /// Samples from `buf_start` on.
+    buf: Vec<f32>,
+    buf_start: u64,
+    /// Owned span of the chunk being built starts here.
+    own_start: u64,
+    /// Per complete frame of `buf`: (energy dB, speech?).
+    frames: Vec<(f32, bool)>,
+    /// Current run of silent frames at the end of `frames`.
+    silent_run: usize,
+    noise_floor: f32,
+    pending: VecDeque<Chunk>,
+}
+
+fn energy_db(frame: &[f32]) -> f32 {
+    let e: f32 = frame.iter().map(|x| x * x).sum::<f32>() / frame.len().max(1) as f32;
+    10.0 * (e + 1e-10).log10()
+}
+
+impl Chunker {
+    /// A chunker for stream `stream` with the model's limits.
+    pub fn new(stream: usize, limits: Limits) -> Chunker {
+        let frames = |s: f64| ((s * RATE as f64) as usize / FRAME).max(1);
+        let max_frames = frames(limits.max_secs).max(4 * MIN_PAUSE_FRAMES);
+        Chunker {
+            stream,
+            target_frames: frames(limits.target_secs).min(max_frames),
+            max_frames,
+            overlap_frames: frames(OVERLAP_SECS),
+            buf: Vec::new(),
+            buf_start: 0,
+            own_start: 0,
+            frames: Vec::new(),
+            silent_run: 0,
+            noise_floor: f32::NAN,
+            pending: VecDeque::new(),
+        }
+    }
+
+    /// Feeds samples; returns the chunks completed by them.
+    pub fn push(&mut self, samples: &[f32]) -> Vec<Chunk> {
+        for &s in samples {
+            self.buf.push(s);
+            if self.buf.len() % FRAME == 0 {
+                self.on_frame();
+            }
+        }
+        self.pending.drain(..).collect()
+    }
+
+    /// Flushes the last chunk at the end of the stream.
+    pub fn finish(&mut self) -> Vec<Chunk> {
+        let end = self.buf_start + self.buf.len() as u64;
+        let n = self.buf.len();
+        self.emit(n, end);
+        self.pending.drain(..).collect()
+    }
+
+    fn on_frame(&mut self) {
+        let i = self.buf.len() / FRAME - 1;
+        let e = energy_db(&self.buf[i * FRAME..(i + 1) * FRAME]);
+        // Adaptive noise floor: follows quiet frames down at once, rises slowly
+        // (about 3 dB per second) so speech does not lift it.
+        if self.noise_floor.is_nan() || e < self.noise_floor {
+            self.noise_floor = e;
+        } else {
+            self.noise_floor += 0.03;
+        }
+        let speech = e > (self.noise_floor + 12.0).max(-55.0);
+        self.frames.push((e, speech));
+        self.silent_run = if speech { 0 } else { self.silent_run + 1 };
+
+        let len = self.frames.len();
+        let has_speech = self.frames.iter().any(|f| f.1);
+        let pause = self.silent_run >= MIN_PAUSE_FRAMES && len >= self.target_frames;
+        let long_pause = self.silent_run >= LONG_PAUSE_FRAMES && has_speech;
+        if pause || long_pause {
+            let cut = len - self.silent_run / 2;
+            self.cut_at(cut, 0);
+        } else if len >= self.max_frames {
+            let cut = self.quietest_frame();
+            self.cut_at(cut, self.overlap_frames);
+        }
+    }
+
+    /// The quietest 200 ms point in the second half of the buffer.
+    fn quietest_frame(&self) -> usize {
+        let len = self.frames.len();
+        let lo = (len / 2).max(1);
+        let hi = len.saturating_sub(self.overlap_frames + 1).max(lo + 1);
+        let w = 10;
+        (lo..hi)
+            .map(|c| {
+                let a = c.saturating_sub(w);
+                let b = (c + w).min(len);
+                let m = self.frames[a..b].iter().map(|f| f.0).sum::<f32>() / (b - a) as f32;
+                (c, m)
+            })
+            .fold((lo, f32::INFINITY), |acc, (c, m)| if m < acc.1 { (c, m) } else { acc })
+            .0
+    }
+
+    /// Ends the current chunk at frame `cut`, keeping `overlap` frames on both sides.
+    fn cut_at(&mut self, cut: usize, overlap: usize) {
+        let cut_sample = cut * FRAME;
+        let end = (cut + overlap).min(self.frames.len()) * FRAME;
+        let own_end = self.buf_start + cut_sample as u64;
+        self.emit(end, own_end);
+        // The next chunk starts `overlap` frames before the cut.
+        let keep_from = cut.saturating_sub(overlap) * FRAME;
+        self.buf.drain(..keep_from);
+        self.frames.drain(..cut.saturating_sub(overlap));
+        self.buf_start += keep_from as u64;
+        self.own_start = own_end;
+        self.silent_run = self.frames.iter().rev().take_while(|f| !f.1).count();
+    }
+
+    /// Queues `buf[..end]` as a chunk owning `[own_start, own_end)`, trimmed
+    /// to its speech; nothing is queued when it holds no speech.
+    fn emit(&mut self, end: usize, own_end: u64) {
+        let nframes = end.div_ceil(FRAME).min(self.frames.len());
+        let flags = &self.frames[..nframes];
+        let first = flags.iter().position(|f| f.1);
+        let last = flags.iter().rposition(|f| f.1);
+        let (Some(first), Some(last)) = (first, last) else {
+            // Trailing partial frame (< 10 ms) at the end of a stream with no
+            // complete speech frame: nothing worth recognising.
+            return;
+        };
+        let a = first.saturating_sub(EDGE_FRAMES) * FRAME;
+        let b = ((last + 1 + EDGE_FRAMES) * FRAME).min(end);
+        if b <= a {
+            return;
+        }
+        self.pending.push_back(Chunk {
+            stream: self.stream,
+            start: self.buf_start + a as u64,
+            samples: self.buf[a..b].to_vec(),
+            own_start: self.own_start,
+            own_end,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tone(secs: f64, amp: f32) -> Vec<f32> {
+        (0..(secs * RATE as f64) as usize)
+            .map(|i| amp * (i as f32 * 0.3).sin() * (1.0 + 0.3 * (i as f32 * 0.0021).sin()))
+            .collect()
+    }
+
+    fn noise(secs: f64, amp: f32, seed: &mut u32) -> Vec<f32> {
+        (0..(secs * RATE as f64) as usize)
+            .map(|_| {
+                *seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                amp * ((*seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5)
+            })
+            .collect()
+    }
+
+    fn run(samples: &[f32], block: usize, limits: Limits) -> Vec<Chunk> {
+        let mut c = Chunker::new(0, limits);
+        let mut out = Vec::new();
+        for b in samples.chunks(block) {
+            out.extend(c.push(b));
+        }
+        out.extend(c.finish());
+        out
+    }
+
+    const LIMITS: Limits = Limits {
+        target_secs: 3.0,
+        max_secs: 6.0,
+    };
+
+    #[test]
+    fn cuts_in_pauses_after_the_target() {
+        let mut seed = 1;
+        let mut audio = Vec::new();
+        for _ in 0..6 {
+            audio.extend(tone(1.5, 0.3));
+            audio.extend(noise(0.5, 0.001, &mut seed));
+        }
+        let chunks = run(&audio, 1000, LIMITS);
+        assert!(chunks.len() >= 2, "{} chunks", chunks.len());
+        for c in &chunks {
+            assert!(c.samples.len() <= 6 * RATE);
+            // Every cut lies in a pause: the owned end is inside silence.
+            let t = c.own_end as f64 / RATE as f64;
+            let phase = t % 2.0;
+            assert!(c.own_end as usize == audio.len() || phase > 1.5, "cut at {t}");
+        }
+        // Owned spans tile the stream.
+        for w in chunks.windows(2) {
+            assert_eq!(w[0].own_end, w[1].own_start);
+        }
+    }
+
+    #[test]
+    fn block_size_does_not_change_chunks() {
+        let mut seed = 7;
+        let mut audio = Vec::new();
+        for i in 0..10 {
+            audio.extend(tone(0.7 + 0.1 * i as f64, 0.2));
+            audio.extend(noise(0.3 + 0.05 * i as f64, 0.002, &mut seed));
+        }
+        let a = run(&audio, 1, LIMITS);
+        let b = run(&audio, 4096, LIMITS);
+        let c = run(&audio, 12345, LIMITS);
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+    }
+
+    #[test]
+    fn no_pause_forces_overlapping_cuts() {
+        let audio = tone(20.0, 0.3);
+        let chunks = run(&audio, 4000, LIMITS);
+        assert!(chunks.len() >= 4);
+        for w in chunks.windows(2) {
+            assert_eq!(w[0].own_end, w[1].own_start);
+            // Overlap: the next chunk starts before the previous one ends.
+            let prev_end = w[0].start + w[0].samples.len() as u64;
+            assert!(w[1].start < prev_end);
+            assert!(w[0].samples.len() <= 6 * RATE + 2 * FRAME * 50);
+        }
+        assert_eq!(chunks[0].own_start, 0);
+        assert_eq!(chunks.last().map(|c| c.own_end), Some(audio.len() as u64));
+    }
+
+    #[test]
+    fn silence_is_never_sent() {
+        let mut seed = 3;
+        let audio = noise(10.0, 0.0005, &mut seed);
+        assert!(run(&audio, 3000, LIMITS).is_empty());
+        assert!(run(&[], 3000, LIMITS).is_empty());
+        let mut mixed = noise(5.0, 0.0005, &mut seed);
+        mixed.extend(tone(1.0, 0.3));
+        mixed.extend(noise(5.0, 0.0005, &mut seed));
+        let chunks = run(&mixed, 3000, LIMITS);
+        let total: usize = chunks.iter().map(|c| c.samples.len()).sum();
+        assert!(total < 2 * RATE, "sent {total} samples");
+    }
+}

@@ -1,0 +1,136 @@
+//! Command-line arguments exactly as the user typed them (no I/O here).
+//!
+//! clap lives in this module alone; [`crate::options`] turns these raw
+//! arguments into the validated [`crate::options::Options`] the rest of hark
+//! sees. Speechmatics spells some flags with one dash (`-parallel 4`,
+//! `-stderr`); [`normalize_args`] accepts those spellings.
+//!
+//! May import: `exit` (for the help text).
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Transcript formats hark can write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Speechmatics json-v2 (format 2.9).
+    #[value(name = "json-v2", alias = "json")]
+    JsonV2,
+    /// Plain text.
+    Txt,
+    /// SubRip subtitles.
+    Srt,
+    /// WebVTT subtitles.
+    Vtt,
+}
+
+fn after_help() -> String {
+    format!(
+        "INPUT: --input PATH, else /input.audio if it exists, else standard input.\n\
+         LICENSE: LICENSE_TOKEN (wins), else --license PATH, else /license.json.\n\
+         LOGS: stderr; also $SM_LOG_DIR/$SM_JOB_ID/hark.log when both are set.\n\n{}",
+        crate::exit::table()
+    )
+}
+
+/// hark: offline batch speech transcription (Speechmatics json-v2 compatible).
+#[derive(Debug, Parser)]
+#[command(name = "hark", version, about, after_help = after_help(), args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// Subcommands (license tooling).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Audio file to transcribe (default: /input.audio, else stdin).
+    #[arg(short, long, value_name = "PATH")]
+    pub input: Option<PathBuf>,
+
+    /// Model directory (sherpa-onnx NeMo CTC layout). Default: the built-in digits model.
+    #[arg(long, value_name = "DIR", env = "HARK_MODEL")]
+    pub model: Option<PathBuf>,
+
+    /// License file (default: /license.json; LICENSE_TOKEN overrides both).
+    #[arg(long, value_name = "PATH")]
+    pub license: Option<PathBuf>,
+
+    /// Speechmatics job config JSON (default: /config.json if it exists).
+    #[arg(long, value_name = "PATH")]
+    pub job_config: Option<PathBuf>,
+
+    /// Language code (overrides the job config's transcription_config.language).
+    #[arg(long, value_name = "CODE")]
+    pub language: Option<String>,
+
+    /// Number of parallel workers (default 1; clamped to the available cores).
+    #[arg(long, value_name = "N")]
+    pub parallel: Option<String>,
+
+    /// Transcript format written to stdout.
+    #[arg(long, value_enum, default_value = "json-v2", value_name = "FORMAT")]
+    pub output_format: OutputFormat,
+
+    /// Also write transcript.{json,txt,srt,vtt} into DIR.
+    #[arg(long, alias = "allformats", value_name = "DIR")]
+    pub all_formats: Option<PathBuf>,
+
+    /// More logging (-v debug, -vv trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Only log errors.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Accepted for Speechmatics compatibility: logs always go to stderr.
+    #[arg(long, hide = true)]
+    pub stderr: bool,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// License status and vendor tooling.
+    #[command(subcommand)]
+    License(crate::license::LicenseCommand),
+}
+
+/// Rewrites Speechmatics' one-dash long flags (`-parallel 2`, `-parallel=2`,
+/// `-stderr`, `-all-formats`) to clap's two-dash form.
+pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    const ONE_DASH: [&str; 4] = ["parallel", "stderr", "all-formats", "allformats"];
+    args.into_iter()
+        .map(|a| {
+            let Some(s) = a.to_str() else { return a };
+            if let Some(rest) = s.strip_prefix('-').filter(|r| !r.starts_with('-')) {
+                let name = rest.split('=').next().unwrap_or(rest);
+                if ONE_DASH.contains(&name) {
+                    return OsString::from(format!("-{s}"));
+                }
+            }
+            a
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_dash_speechmatics_flags_are_accepted() {
+        let args = normalize_args(["hark", "-parallel", "2", "-stderr", "-parallel=3", "-i", "x"].map(OsString::from));
+        let strs: Vec<&str> = args.iter().filter_map(|a| a.to_str()).collect();
+        assert_eq!(strs, ["hark", "--parallel", "2", "--stderr", "--parallel=3", "-i", "x"]);
+    }
+
+    #[test]
+    fn help_lists_every_exit_code() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_long_help().to_string();
+        for c in crate::exit::ExitCode::ALL {
+            assert!(help.contains(c.meaning()), "help lacks {c}");
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! Input: find the audio the user gave and open it as a seekable file.
+//!
+//! `--input PATH`; else `/input.audio` when it exists; else standard input,
+//! which is spooled into an anonymous temporary file under `$TMPDIR` (created
+//! already unlinked, so nothing is left behind even if hark is killed). A
+//! terminal on stdin with no other input is a usage error.
+//!
+//! Imports nothing from the rest of hark.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+/// The largest input hark accepts (4 GB, as Speechmatics).
+pub const MAX_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+
+/// Where the audio comes from.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// No input given and stdin is a terminal (a usage error).
+    #[error("no input: pass --input PATH, mount a file at /input.audio, or pipe audio on stdin")]
+    NoInput,
+    /// The file is missing or cannot be opened.
+    #[error("{path}: cannot open input: {reason}")]
+    Open {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The input is not a regular file.
+    #[error("{0}: input is not a regular file (a directory? check the -v mount)")]
+    NotAFile(PathBuf),
+    /// The input has no bytes.
+    #[error("{0}: input is empty (0 bytes)")]
+    Empty(String),
+    /// The input exceeds [`MAX_BYTES`].
+    #[error("{0}: input is larger than the 4 GB limit")]
+    TooLarge(String),
+    /// Reading stdin or spooling it failed.
+    #[error("{name}: cannot read input: {reason}")]
+    Read {
+        /// The input's name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// An opened input.
+#[derive(Debug)]
+pub struct Input {
+    /// A seekable file positioned at the start.
+    pub file: File,
+    /// The name shown to the user and written as `data_name` (`stdin` for stdin).
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// Opens the input: `flag`, else `default_path` if it exists, else stdin.
+pub fn open(flag: Option<&Path>, default_path: &Path, stdin_is_terminal: bool) -> Result<Input, InputError> {
+    if let Some(path) = flag {
+        return open_path(path);
+    }
+    if default_path.exists() {
+        return open_path(default_path);
+    }
+    if stdin_is_terminal {
+        return Err(InputError::NoInput);
+    }
+    spool(io::stdin().lock(), "stdin")
+}
+
+fn open_path(path: &Path) -> Result<Input, InputError> {
+    let file = File::open(path).map_err(|e| InputError::Open {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let meta = file.metadata().map_err(|e| InputError::Open {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    if !meta.is_file() {
+        return Err(InputError::NotAFile(path.to_path_buf()));
+    }
+    if meta.len() == 0 {
+        return Err(InputError::Empty(name));
+    }
+    if meta.len() > MAX_BYTES {
+        return Err(InputError::TooLarge(name));
+    }
+    Ok(Input {
+        file,
+        name,
+        size: meta.len(),
+    })
+}
+
+/// Copies `reader` into an anonymous temporary file under `$TMPDIR`.
+pub fn spool(mut reader: impl Read, name: &str) -> Result<Input, InputError> {
+    let err = |e: io::Error| InputError::Read {
+        name: name.to_string(),
+        reason: e.to_string(),
+    };
+    let dir = std::env::temp_dir();
+    let mut file = tempfile::tempfile_in(&dir).map_err(|e| InputError::Read {
+        name: name.to_string(),
+        reason: format!("cannot create a temporary file in {} ({e}); set TMPDIR to a writable directory", dir.display()),
+    })?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(err(e)),
+        };
+        size += n as u64;
+        if size > MAX_BYTES {
+            return Err(InputError::TooLarge(name.to_string()));
+        }
+        file.write_all(&buf[..n]).map_err(err)?;
+    }
+    if size == 0 {
+        return Err(InputError::Empty(name.to_string()));
+    }
+    file.rewind().map_err(err)?;
+    Ok(Input {
+        file,
+        name: name.to_string(),
+        size,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_wins_and_missing_file_names_the_path() {
+        let e = open(Some(Path::new("/no/such.wav")), Path::new("/input.audio"), false).unwrap_err();
+        assert!(e.to_string().starts_with("/no/such.wav: cannot open input"), "{e}");
+    }
+
+    #[test]
+    fn terminal_stdin_without_input_is_a_usage_error() {
+        let e = open(None, Path::new("/definitely/not/here"), true).unwrap_err();
+        assert!(matches!(e, InputError::NoInput));
+    }
+
+    #[test]
+    fn directory_and_empty_inputs_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(open_path(dir.path()), Err(InputError::NotAFile(_))));
+        let empty = dir.path().join("empty.wav");
+        std::fs::write(&empty, b"").unwrap();
+        assert!(matches!(open_path(&empty), Err(InputError::Empty(_))));
+    }
+
+    #[test]
+    fn spooled_stdin_is_rewound_and_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::env::set_var("TMPDIR", dir.path());
+        let mut input = spool(&b"RIFFdata"[..], "stdin").unwrap();
+        std::env::remove_var("TMPDIR");
+        let mut s = String::new();
+        input.file.read_to_string(&mut s).unwrap();
+        assert_eq!(s, "RIFFdata");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        assert!(matches!(spool(&b""[..], "stdin"), Err(InputError::Empty(_))));
+    }
+}

@@ -1,0 +1,60 @@
+//! ONNX Runtime: finds `libonnxruntime.so` and creates the process-wide environment.
+//!
+//! hark uses ort's `load-dynamic`, so the library is found at run time. Search
+//! order: `ORT_DYLIB_PATH`; next to the executable (`./`, `../lib/`);
+//! `/opt/hark/lib/`; the development copy that `scripts/fetch-onnxruntime`
+//! puts in `.ort/` (compiled in by `.cargo/config.toml`).
+//!
+//! Imports only `model::ModelError`.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use super::ModelError;
+
+const LIB: &str = "libonnxruntime.so";
+
+static ENV: OnceLock<Result<ort::environment::Environment, String>> = OnceLock::new();
+
+/// Where hark looks for ONNX Runtime, in order.
+pub fn candidates() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
+        out.push(PathBuf::from(p));
+        return out;
+    }
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(PathBuf::from))
+    {
+        out.push(dir.join(LIB));
+        out.push(dir.join("../lib").join(LIB));
+    }
+    out.push(PathBuf::from("/opt/hark/lib").join(LIB));
+    if let Some(dev) = option_env!("HARK_DEV_ORT_DYLIB") {
+        out.push(PathBuf::from(dev));
+    }
+    out
+}
+
+/// The process-wide ONNX Runtime environment, initialised on first use.
+pub fn environment() -> Result<&'static ort::environment::Environment, ModelError> {
+    let env = ENV.get_or_init(|| {
+        let found = candidates().into_iter().find(|p| p.exists());
+        let Some(path) = found else {
+            let looked: Vec<String> = candidates().iter().map(|p| p.display().to_string()).collect();
+            return Err(format!(
+                "ONNX Runtime library not found (looked in: {}); run scripts/fetch-onnxruntime or set ORT_DYLIB_PATH",
+                looked.join(", ")
+            ));
+        };
+        tracing::debug!(path = %path.display(), "loading ONNX Runtime");
+        let builder = ort::init_from(&path)
+            .map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", path.display()))?;
+        builder
+            .with_name("hark")
+            .build()
+            .map_err(|e| format!("cannot create the ONNX Runtime environment: {e}"))
+    });
+    env.as_ref().map_err(|e| ModelError::Runtime(e.clone()))
+}

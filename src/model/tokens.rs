@@ -1,0 +1,113 @@
+//! `tokens.txt`: the symbol table of sherpa-onnx model directories.
+//!
+//! One token per line, `piece id` (the id after the last whitespace). Pieces
+//! follow SentencePiece: `▁` marks the start of a word. Special symbols such as
+//! `<blk>`, `<unk>`, `<s>` and `</s>` are never emitted as text.
+//!
+//! Imports only `model::ModelError`.
+
+use std::path::Path;
+
+use super::ModelError;
+
+/// SentencePiece's word-boundary marker.
+pub const WORD_START: char = '▁';
+
+/// A parsed symbol table, indexed by token id.
+#[derive(Clone, Debug)]
+pub struct Tokens {
+    pieces: Vec<String>,
+}
+
+impl Tokens {
+    /// Parses `tokens.txt` text; `origin` names the file in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Tokens, ModelError> {
+        let mut pairs: Vec<(usize, String)> = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim_end_matches('\r');
+            if line.trim().is_empty() {
+                continue;
+            }
+            let bad = || ModelError::Invalid(format!("{origin}: line {}: expected `piece id`, got {line:?}", n + 1));
+            let (piece, id) = match line.rsplit_once(char::is_whitespace) {
+                Some((p, id)) => (p.to_string(), id),
+                // A line holding only an id is a piece made of a space.
+                None => (" ".to_string(), line),
+            };
+            let id: usize = id.trim().parse().map_err(|_| bad())?;
+            pairs.push((id, piece));
+        }
+        if pairs.is_empty() {
+            return Err(ModelError::Invalid(format!("{origin}: no tokens")));
+        }
+        let max = pairs.iter().map(|(id, _)| *id).max().unwrap_or(0);
+        if max + 1 != pairs.len() {
+            return Err(ModelError::Invalid(format!(
+                "{origin}: ids must be 0..{} without gaps, found max id {max} for {} tokens",
+                pairs.len() - 1,
+                pairs.len()
+            )));
+        }
+        let mut pieces = vec![String::new(); pairs.len()];
+        for (id, piece) in pairs {
+            pieces[id] = piece;
+        }
+        Ok(Tokens { pieces })
+    }
+
+    /// Reads and parses a `tokens.txt` file.
+    pub fn load(path: &Path) -> Result<Tokens, ModelError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ModelError::Missing(format!("{}: {e}", path.display())))?;
+        Tokens::parse(&text, &path.display().to_string())
+    }
+
+    /// Number of tokens.
+    pub fn len(&self) -> usize {
+        self.pieces.len()
+    }
+
+    /// True if there are no tokens (never true for a parsed table).
+    pub fn is_empty(&self) -> bool {
+        self.pieces.is_empty()
+    }
+
+    /// The piece for `id`, if any.
+    pub fn piece(&self, id: usize) -> Option<&str> {
+        self.pieces.get(id).map(String::as_str)
+    }
+
+    /// The id of `piece`, if present.
+    pub fn id(&self, piece: &str) -> Option<usize> {
+        self.pieces.iter().position(|p| p == piece)
+    }
+
+    /// True for symbols that never appear in a transcript (`<blk>`, `<unk>`, ...).
+    pub fn is_special(piece: &str) -> bool {
+        piece.len() > 2 && piece.starts_with('<') && piece.ends_with('>')
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_sherpa_layout() {
+        let t = Tokens::parse("▁zero 0\n▁one 1\n<blk> 2\n", "tokens.txt").unwrap();
+        assert_eq!(t.len(), 3);
+        assert_eq!(t.piece(1), Some("▁one"));
+        assert_eq!(t.id("<blk>"), Some(2));
+        assert!(Tokens::is_special("<blk>"));
+        assert!(!Tokens::is_special("▁one"));
+    }
+
+    #[test]
+    fn rejects_gaps_and_garbage() {
+        assert!(Tokens::parse("a 0\nb 2\n", "t").is_err());
+        assert!(Tokens::parse("a x\n", "t").is_err());
+        assert!(Tokens::parse("", "t").is_err());
+        let e = Tokens::parse("a 0\nb zz\n", "tokens.txt").unwrap_err().to_string();
+        assert!(e.contains("tokens.txt: line 2"), "{e}");
+    }
+}

@@ -1,0 +1,119 @@
+//! Resolved options: the validated, documented settings the rest of hark sees.
+//!
+//! Built from the raw [`crate::cli::Cli`] plus the environment; all flag
+//! validation happens here and fails with [`Error::Usage`] naming the flag.
+//!
+//! May import: `cli`, `error`.
+
+use std::path::PathBuf;
+
+use crate::cli::{Cli, OutputFormat};
+use crate::error::Error;
+
+/// Where the input comes from, before it is opened.
+pub const DEFAULT_INPUT: &str = "/input.audio";
+/// Where the license file is looked for by default.
+pub const DEFAULT_LICENSE: &str = "/license.json";
+/// Where a job config is looked for by default.
+pub const DEFAULT_JOB_CONFIG: &str = "/config.json";
+
+/// Everything a transcription run needs to know.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// `--input`, if given.
+    pub input: Option<PathBuf>,
+    /// `--model` / `HARK_MODEL`, if given.
+    pub model: Option<PathBuf>,
+    /// `--license`, if given.
+    pub license: Option<PathBuf>,
+    /// `--job-config`, if given.
+    pub job_config: Option<PathBuf>,
+    /// `--language`, if given.
+    pub language: Option<String>,
+    /// Workers asked for.
+    pub parallel_requested: usize,
+    /// Workers used (clamped to the available cores).
+    pub workers: usize,
+    /// ONNX Runtime threads per worker, so workers × threads ≤ cores.
+    pub intra_threads: usize,
+    /// Cores available to this process (cgroup limits respected).
+    pub cores: usize,
+    /// Format written to stdout.
+    pub output_format: OutputFormat,
+    /// `--all-formats DIR`.
+    pub all_formats: Option<PathBuf>,
+    /// Job id (`SM_JOB_ID`, else generated).
+    pub job_id: String,
+}
+
+/// Parses a `--parallel` value: a whole number ≥ 1.
+pub fn parse_parallel(v: &str) -> Result<usize, Error> {
+    match v.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(Error::Usage(format!(
+            "--parallel: invalid value {v:?}: expected a whole number of workers, at least 1"
+        ))),
+    }
+}
+
+/// Cores this process may use (`available_parallelism` honours cgroup quotas,
+/// as set by `docker run --cpus`).
+pub fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn generated_job_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..10].to_string()
+}
+
+impl Options {
+    /// Validates the raw arguments.
+    pub fn resolve(cli: &Cli) -> Result<Options, Error> {
+        let requested = match &cli.parallel {
+            Some(v) => parse_parallel(v)?,
+            None => 1,
+        };
+        let cores = available_cores();
+        let workers = requested.min(cores);
+        if workers < requested {
+            tracing::warn!("--parallel {requested} exceeds the {cores} available core(s): using {workers}");
+        }
+        if let Some(lang) = &cli.language {
+            if lang.trim().is_empty() {
+                return Err(Error::Usage("--language: empty language code".into()));
+            }
+        }
+        let job_id = std::env::var("SM_JOB_ID")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(generated_job_id);
+        Ok(Options {
+            input: cli.input.clone(),
+            model: cli.model.clone().filter(|p| !p.as_os_str().is_empty()),
+            license: cli.license.clone(),
+            job_config: cli.job_config.clone(),
+            language: cli.language.clone(),
+            parallel_requested: requested,
+            workers,
+            intra_threads: (cores / workers).max(1),
+            cores,
+            output_format: cli.output_format,
+            all_formats: cli.all_formats.clone(),
+            job_id,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parallel_must_be_a_positive_number() {
+        assert_eq!(parse_parallel("3").unwrap(), 3);
+        for bad in ["0", "-1", "two", "", "1.5"] {
+            let e = parse_parallel(bad).unwrap_err().to_string();
+            assert!(e.starts_with("--parallel"), "{e}");
+        }
+    }
+}

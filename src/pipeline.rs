@@ -1,0 +1,244 @@
+//! The pipeline: input file → decoded, resampled stream → chunks at pauses →
+//! recognizers on a rayon pool → time-ordered transcript items.
+//!
+//! A producer thread decodes, resamples and chunks while reading, handing
+//! chunks to the workers through a bounded channel, so the whole file's PCM
+//! is never held at once and memory stays flat however long the input is.
+//! Each worker owns one recognizer (its own ONNX session). Results are put
+//! back in chunk order, so the transcript does not depend on the number of
+//! workers or on scheduling.
+//!
+//! The only module besides `app` that knows every stage.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Mutex;
+
+use crate::audio::{AudioInfo, AudioStream, Mix, Resampler, TARGET_RATE};
+use crate::chunk::{Chunk, Chunker, Limits};
+use crate::error::Error;
+use crate::input::Input;
+use crate::model::{self, Family, Recognizer, TimedToken};
+use crate::profile::Stage;
+use crate::transcript::{Item, ItemKind};
+
+/// How to run the recognition.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Worker threads (each with its own recognizer).
+    pub workers: usize,
+    /// ONNX Runtime intra-op threads per worker.
+    pub intra_threads: usize,
+    /// Transcribe each channel on its own (channel diarization).
+    pub per_channel: bool,
+    /// Labels for channels under channel diarization (`channel_1`, ... if empty).
+    pub channel_labels: Vec<String>,
+}
+
+/// The recognised items and what was learnt about the audio.
+#[derive(Debug)]
+pub struct Recognized {
+    /// Time-ordered words.
+    pub items: Vec<Item>,
+    /// The decoded audio's properties.
+    pub audio: AudioInfo,
+    /// Duration of the audio in seconds.
+    pub duration: f64,
+    /// Number of chunks recognised.
+    pub chunks: usize,
+}
+
+/// Where a chunk sits in its stream; kept after its samples are freed.
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    stream: usize,
+    start: u64,
+    own_start: u64,
+    own_end: u64,
+}
+
+type Output = Vec<(usize, Span, Vec<TimedToken>)>;
+
+/// Opens the audio in `input`; fails fast on undecodable input.
+pub fn open_audio(input: Input) -> Result<AudioStream, Error> {
+    Ok(AudioStream::open(input.file, &input.name)?)
+}
+
+/// Recognises everything in `audio` with `family`, as planned.
+pub fn recognize(audio: AudioStream, family: &dyn Family, plan: &Plan) -> Result<Recognized, Error> {
+    let info = audio.info().clone();
+    let workers = plan.workers.max(1);
+    let recognizers: Vec<Mutex<Box<dyn Recognizer>>> = (0..workers)
+        .map(|_| family.recognizer(plan.intra_threads).map(Mutex::new))
+        .collect::<Result<_, _>>()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(workers)
+        .thread_name(|i| format!("hark-worker-{i}"))
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start {workers} worker threads: {e}")))?;
+    let limits = Limits {
+        target_secs: family.info().chunking.target_secs,
+        max_secs: family.info().chunking.max_secs,
+    };
+    let (tx, rx) = sync_channel::<(usize, Chunk)>(workers * 2);
+    let rx = Mutex::new(rx);
+    let abort = AtomicBool::new(false);
+
+    let (produced, outputs) = std::thread::scope(|s| {
+        let producer = s.spawn(|| produce(audio, limits, plan.per_channel, tx, &abort));
+        let outputs = pool.broadcast(|ctx| work(&rx, &recognizers[ctx.index()], &abort));
+        let produced = producer
+            .join()
+            .unwrap_or_else(|_| Err(Error::Internal("the decoding thread panicked".into())));
+        (produced, outputs)
+    });
+    // A decoding error explains any worker failure that followed it.
+    let (samples, chunks) = produced?;
+    let mut all: Output = Vec::new();
+    for out in outputs {
+        all.extend(out?);
+    }
+    all.sort_by_key(|(seq, _, _)| *seq);
+    let items = assemble(&all, plan);
+    Ok(Recognized {
+        items,
+        audio: info,
+        duration: samples as f64 / f64::from(TARGET_RATE),
+        chunks,
+    })
+}
+
+/// Decodes, resamples and chunks, sending chunks in order. Returns the number
+/// of 16 kHz samples per stream and the number of chunks sent.
+fn produce(
+    mut audio: AudioStream,
+    limits: Limits,
+    per_channel: bool,
+    tx: SyncSender<(usize, Chunk)>,
+    abort: &AtomicBool,
+) -> Result<(u64, usize), Error> {
+    let info = audio.info().clone();
+    let mix = if per_channel { Mix::PerChannel } else { Mix::Mono };
+    let mut resampler = Resampler::new(info.sample_rate, info.channels, mix)?;
+    let mut chunkers: Vec<Chunker> = (0..resampler.streams()).map(|s| Chunker::new(s, limits)).collect();
+    let mut seq = 0usize;
+    let mut samples = 0u64;
+    let mut send = |chunks: Vec<Chunk>, seq: &mut usize| -> bool {
+        for c in chunks {
+            if tx.send((*seq, c)).is_err() {
+                return false;
+            }
+            *seq += 1;
+        }
+        true
+    };
+    loop {
+        if abort.load(Ordering::Relaxed) {
+            return Ok((samples, seq));
+        }
+        let Some(block) = Stage::Decode.time(|| audio.next_block())? else {
+            break;
+        };
+        let out = Stage::Resample.time(|| resampler.process(&block))?;
+        samples += out.first().map_or(0, |v| v.len() as u64);
+        for (chunker, pcm) in chunkers.iter_mut().zip(&out) {
+            let chunks = Stage::Vad.time(|| chunker.push(pcm));
+            if !send(chunks, &mut seq) {
+                return Ok((samples, seq));
+            }
+        }
+    }
+    let out = Stage::Resample.time(|| resampler.finish())?;
+    samples += out.first().map_or(0, |v| v.len() as u64);
+    for (chunker, pcm) in chunkers.iter_mut().zip(&out) {
+        let mut chunks = Stage::Vad.time(|| chunker.push(pcm));
+        chunks.extend(Stage::Vad.time(|| chunker.finish()));
+        if !send(chunks, &mut seq) {
+            break;
+        }
+    }
+    if samples == 0 {
+        tracing::debug!("no audio samples decoded");
+    }
+    Ok((samples, seq))
+}
+
+/// A worker: takes chunks until the channel closes, recognising each.
+fn work(
+    rx: &Mutex<Receiver<(usize, Chunk)>>,
+    recognizer: &Mutex<Box<dyn Recognizer>>,
+    abort: &AtomicBool,
+) -> Result<Output, Error> {
+    let mut out = Vec::new();
+    let mut rec = recognizer
+        .lock()
+        .map_err(|_| Error::Internal("a recognizer lock was poisoned".into()))?;
+    loop {
+        let msg = match rx.lock() {
+            Ok(guard) => guard.recv(),
+            Err(_) => return Err(Error::Internal("the chunk queue lock was poisoned".into())),
+        };
+        let Ok((seq, chunk)) = msg else { break };
+        if abort.load(Ordering::Relaxed) {
+            continue; // drain so the producer is never blocked
+        }
+        match rec.recognize(&chunk.samples) {
+            Ok(tokens) => out.push((
+                seq,
+                Span {
+                    stream: chunk.stream,
+                    start: chunk.start,
+                    own_start: chunk.own_start,
+                    own_end: chunk.own_end,
+                },
+                tokens,
+            )),
+            Err(e) => {
+                abort.store(true, Ordering::Relaxed);
+                return Err(e.into());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Turns per-chunk tokens into absolute, time-ordered items, keeping only the
+/// words each chunk owns (so overlapping cuts neither lose nor double words).
+fn assemble(outputs: &Output, plan: &Plan) -> Vec<Item> {
+    let rate = f64::from(TARGET_RATE);
+    let mut items = Vec::new();
+    for (_, span, tokens) in outputs {
+        let offset = span.start as f64 / rate;
+        let (own_a, own_b) = (span.own_start as f64 / rate, span.own_end as f64 / rate);
+        let channel = plan.per_channel.then(|| {
+            plan.channel_labels
+                .get(span.stream)
+                .cloned()
+                .unwrap_or_else(|| format!("channel_{}", span.stream + 1))
+        });
+        for w in model::words(tokens) {
+            let (start, end) = (offset + w.start, offset + w.end);
+            let mid = 0.5 * (start + end);
+            if mid < own_a || mid >= own_b {
+                continue;
+            }
+            items.push((
+                span.stream,
+                Item {
+                    kind: ItemKind::Word,
+                    content: w.text,
+                    start,
+                    end,
+                    confidence: f64::from(w.confidence),
+                    channel: channel.clone(),
+                    speaker: "UU".to_string(),
+                    is_eos: false,
+                },
+            ));
+        }
+    }
+    // Merge streams by time; ties keep channel order. The sort is stable, so
+    // each stream's own order is preserved.
+    items.sort_by(|a, b| a.1.start.total_cmp(&b.1.start).then(a.0.cmp(&b.0)));
+    items.into_iter().map(|(_, i)| i).collect()
+}

@@ -1,0 +1,123 @@
+//! The transcript: what hark recognised, independent of any output format.
+//!
+//! [`Transcript`] holds the job description, the metadata echoed to the user
+//! and the time-ordered items (words and punctuation). The format modules
+//! ([`json_v2`], ...) only render it.
+//!
+//! Imports nothing from the rest of hark.
+
+pub mod json_v2;
+pub mod subtitles;
+pub mod txt;
+
+use serde::Serialize;
+
+/// The kind of a transcript item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemKind {
+    /// A word.
+    Word,
+    /// A punctuation mark.
+    Punctuation,
+}
+
+/// One recognised word or punctuation mark.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Item {
+    /// Word or punctuation.
+    pub kind: ItemKind,
+    /// The text.
+    pub content: String,
+    /// Start time in seconds from the start of the audio.
+    pub start: f64,
+    /// End time in seconds.
+    pub end: f64,
+    /// Confidence 0..=1.
+    pub confidence: f64,
+    /// Channel label (`channel_1`, ...) under channel diarization.
+    pub channel: Option<String>,
+    /// Speaker label (`UU` when unknown).
+    pub speaker: String,
+    /// For punctuation: it ends a sentence.
+    pub is_eos: bool,
+}
+
+/// Describes the job, as the Speechmatics `JobInfo` does.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Job {
+    /// Job id (`SM_JOB_ID` or generated).
+    pub id: String,
+    /// Name of the input (file name, or `stdin`).
+    pub data_name: String,
+    /// Audio duration in seconds.
+    pub duration: f64,
+    /// When the job was created (RFC 3339).
+    pub created_at: String,
+}
+
+/// Properties of the language, echoed as `language_pack_info`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LanguagePack {
+    /// E.g. "English".
+    pub description: String,
+    /// Separator between words.
+    pub word_delimiter: String,
+}
+
+/// A complete transcript.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Transcript {
+    /// The job.
+    pub job: Job,
+    /// When the transcript was made (RFC 3339).
+    pub created_at: String,
+    /// The effective `transcription_config`, echoed verbatim in metadata.
+    pub transcription_config: serde_json::Value,
+    /// The language pack.
+    pub language_pack: LanguagePack,
+    /// The language of the items.
+    pub language: String,
+    /// Extra notes for metadata (e.g. license expiry).
+    pub notes: Vec<(String, serde_json::Value)>,
+    /// Time-ordered items.
+    pub items: Vec<Item>,
+    /// Subtitle layout (`output_config.srt_overrides`).
+    pub subtitles: subtitles::Layout,
+}
+
+/// Rounds seconds (or a confidence) to two decimals, as Speechmatics does.
+pub fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// Describes a language code for `language_pack_info`.
+pub fn language_pack(code: &str) -> LanguagePack {
+    let description = match code {
+        "en" => "English",
+        "de" => "German",
+        "fr" => "French",
+        "es" => "Spanish",
+        "it" => "Italian",
+        "nl" => "Dutch",
+        "pt" => "Portuguese",
+        _ => code,
+    };
+    let word_delimiter = match code {
+        "ja" | "cmn" | "yue" | "zh" | "th" => "",
+        _ => " ",
+    };
+    LanguagePack {
+        description: description.to_string(),
+        word_delimiter: word_delimiter.to_string(),
+    }
+}
+
+/// The current UTC time in RFC 3339 with microseconds, e.g. `2026-11-21T10:00:00.123456Z`.
+pub fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let fmt = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+    );
+    now.format(&fmt).unwrap_or_else(|_| now.unix_timestamp().to_string())
+}

@@ -1,0 +1,53 @@
+//! Plain-text rendering: words joined by the language's delimiter,
+//! punctuation attached, one paragraph per channel or speaker change,
+//! labelled (`channel_1: ...`) when diarization is on.
+//!
+//! Imports: `transcript` only.
+
+use super::{Item, ItemKind, Transcript};
+
+/// The label of an item's paragraph, if diarization labels it.
+pub(crate) fn label(item: &Item) -> Option<String> {
+    match (&item.channel, item.speaker.as_str()) {
+        (Some(c), _) => Some(c.clone()),
+        (None, "UU") => None,
+        (None, s) => Some(s.to_string()),
+    }
+}
+
+/// Appends `item` to `line`, using `delimiter` between words.
+pub(crate) fn append(line: &mut String, item: &Item, delimiter: &str) {
+    if !line.is_empty() && item.kind == ItemKind::Word {
+        line.push_str(delimiter);
+    }
+    line.push_str(&item.content);
+}
+
+/// Renders `t` as plain text with a trailing newline (empty transcript: empty string).
+pub fn render(t: &Transcript) -> String {
+    let delimiter = &t.language_pack.word_delimiter;
+    let mut paragraphs: Vec<(Option<String>, String)> = Vec::new();
+    for item in &t.items {
+        let l = label(item);
+        match paragraphs.last_mut() {
+            Some((pl, text)) if *pl == l => append(text, item, delimiter),
+            _ => {
+                let mut text = String::new();
+                append(&mut text, item, delimiter);
+                paragraphs.push((l, text));
+            }
+        }
+    }
+    let mut out = paragraphs
+        .into_iter()
+        .map(|(l, text)| match l {
+            Some(l) => format!("{l}: {text}"),
+            None => text,
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out
+}
