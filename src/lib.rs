@@ -12,3 +12,4 @@
 
 pub mod audio;
 pub mod exit;
+pub mod license;
