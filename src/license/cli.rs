@@ -31,7 +31,7 @@ pub enum LicenseCommand {
         out_dir: PathBuf,
     },
     /// Vendor: issue a signed license file for a customer.
-    Issue(IssueArgs),
+    Issue(Box<IssueArgs>),
     /// Vendor: decode a license (file or token) and say whether this build accepts it.
     Inspect {
         /// License file (default: LICENSE_TOKEN, else /license.json).

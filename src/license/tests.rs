@@ -1,6 +1,8 @@
 //! Unit tests of verification: every failure the issue lists, plus tampering.
 //! Each asserts the error variant and the words of its message.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -838,7 +840,8 @@ fn wrong_issuer_is_refused() {
 
 #[test]
 fn malformed_signed_claims_are_refused() {
-    let cases: [(&str, Box<dyn Fn(&mut serde_json::Value)>); 6] = [
+    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: [(&str, Edit); 6] = [
         (
             "claim \"exp\" is missing",
             Box::new(|c| drop(c.as_object_mut().map(|o| o.remove("exp")))),
