@@ -726,6 +726,16 @@ fn header_with_embedded_key_or_other_fields_is_refused() {
         msg(&e).contains("type (typ) is \"JOSE\", not \"JWT\""),
         "{e}"
     );
+    let h = r#"{"typ":"JWT","alg":"HS256","alg":"EdDSA","kid":"hark-dev-2026"}"#;
+    let e = check(&raw_token(h, &claims_json(|_| ()), &dev_key())).unwrap_err();
+    assert!(
+        msg(&e).contains("license token header is invalid: duplicate field `alg`"),
+        "{e}"
+    );
+    let dup = claims_json(|_| ()).replacen('{', r#"{"sub":"Someone Else","#, 1);
+    let e = check(&raw_token(DEV_HEADER, &dup, &dev_key())).unwrap_err();
+    assert!(matches!(e, LicenseError::ClaimsInvalid { .. }), "{e:?}");
+    assert!(msg(&e).contains("duplicate field `sub`"), "{e}");
     let e = check(&raw_token("[1]", &claims_json(|_| ()), &dev_key())).unwrap_err();
     assert!(
         msg(&e).contains("license token header is invalid: not a JSON object"),

@@ -211,6 +211,15 @@ fn check_header(bytes: &[u8]) -> Result<String, LicenseError> {
     {
         return Err(invalid(format!("unsupported field {extra:?}")));
     }
+    // A map keeps the last of duplicate keys; a struct refuses duplicates.
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    struct Strict {
+        alg: String,
+        typ: String,
+        kid: String,
+    }
+    serde_json::from_slice::<Strict>(bytes).map_err(|e| invalid(e.to_string()))?;
     Ok(kid)
 }
 
@@ -245,8 +254,8 @@ pub fn verify(token: &str, source_name: &str) -> Result<Verified, LicenseError> 
             None => "nothing".to_string(),
         }
     };
-    let data = jsonwebtoken::decode::<Value>(parts.text, &decoding_key, &validation).map_err(
-        |e| match e.kind() {
+    jsonwebtoken::decode::<Value>(parts.text, &decoding_key, &validation).map_err(|e| {
+        match e.kind() {
             ErrorKind::InvalidSignature => LicenseError::SignatureInvalid { kid: kid.clone() },
             ErrorKind::InvalidAudience => LicenseError::WrongAudience {
                 found: signed_str("aud"),
@@ -260,13 +269,17 @@ pub fn verify(token: &str, source_name: &str) -> Result<Verified, LicenseError> 
                 detail: format!("claim {c:?} is missing"),
             },
             ErrorKind::InvalidAlgorithm => LicenseError::AlgorithmNotEdDsa { alg: "?".into() },
+            ErrorKind::Json(e) => LicenseError::ClaimsInvalid {
+                detail: e.to_string(),
+            },
             other => LicenseError::ClaimsInvalid {
                 detail: format!("{other:?}"),
             },
-        },
-    )?;
+        }
+    })?;
+    // Verified: parse the same bytes strictly (a struct refuses duplicate claims).
     let claims: Claims =
-        serde_json::from_value(data.claims).map_err(|e| LicenseError::ClaimsInvalid {
+        serde_json::from_slice(&parts.claims).map_err(|e| LicenseError::ClaimsInvalid {
             detail: e.to_string(),
         })?;
     check_claims(&claims, &kid)?;
