@@ -110,7 +110,7 @@ impl SymphoniaDecoder {
                     source,
                 })
             }
-            Err(e) => return Err(err(e.to_string())),
+            Err(e) => return Err(err(describe(&e))),
         };
         let container = format.format_info().short_name.to_owned();
         let Some(track) = format.default_track(TrackType::Audio).cloned() else {
@@ -138,7 +138,7 @@ impl SymphoniaDecoder {
                     what: unsupported_what(&track.codec_params, &container),
                 });
             }
-            Err(e) => return Err(err(e.to_string())),
+            Err(e) => return Err(err(describe(&e))),
         };
         let edit = if container == "isomp4" && track.delay.is_none() {
             let mut spare = spare;
@@ -170,7 +170,11 @@ impl SymphoniaDecoder {
         me.prime()?;
         if let Some(edit) = edit {
             me.skip = edit.frames_at(me.info.sample_rate);
-            tracing::debug!(input = name, frames = me.skip, "skipping MP4 edit-list priming");
+            tracing::debug!(
+                input = name,
+                frames = me.skip,
+                "skipping MP4 edit-list priming"
+            );
         }
         Ok(Opened::Decoder(Box::new(me)))
     }
@@ -178,6 +182,7 @@ impl SymphoniaDecoder {
     /// Decodes the first non-empty block and takes rate/channels from it.
     fn prime(&mut self) -> Result<(), AudioError> {
         let mut stats = DecodeStats::default();
+        let (header_rate, header_channels) = (self.info.sample_rate, self.info.channels);
         // Rate and channels are re-read from the first decoded block.
         self.info.sample_rate = 0;
         self.info.channels = 0;
@@ -193,10 +198,14 @@ impl SymphoniaDecoder {
             });
         }
         if self.pending.is_none() {
-            // No samples at all: keep the stats so the caller reports
-            // "empty" or "corrupt"; give info something non-zero.
-            self.info.sample_rate = self.info.sample_rate.max(1);
-            self.info.channels = self.info.channels.max(1);
+            // No samples at all: the caller will report "empty" or
+            // "corrupt" at the first `next_block`; until then keep info
+            // plausible (a resampler may be built from it).
+            self.info.sample_rate = match header_rate {
+                0 => super::TARGET_RATE,
+                r => r,
+            };
+            self.info.channels = header_channels.max(1);
         }
         Ok(())
     }
@@ -356,8 +365,16 @@ impl SymphoniaDecoder {
     fn malformed(&self, e: &Error) -> AudioError {
         AudioError::Malformed {
             name: self.name.clone(),
-            detail: e.to_string(),
+            detail: describe(e),
         }
+    }
+}
+
+/// symphonia's message without its "malformed stream: " prefix.
+fn describe(e: &Error) -> String {
+    match e {
+        Error::DecodeError(msg) => (*msg).to_owned(),
+        other => other.to_string(),
     }
 }
 

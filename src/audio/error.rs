@@ -121,17 +121,24 @@ impl AudioError {
     }
 }
 
-/// Formats seconds as "2 h 3 min", "45 min" or "2 h".
+/// Formats whole seconds as "2 h 3 min", "2 h 0 min 10 s", "45 min" or "2 h".
 struct Hm(f64);
 
 impl fmt::Display for Hm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mins = (self.0 / 60.0).floor() as u64;
-        match (mins / 60, mins % 60) {
-            (0, m) => write!(f, "{m} min"),
-            (h, 0) => write!(f, "{h} h"),
-            (h, m) => write!(f, "{h} h {m} min"),
+        let total = self.0.max(0.0).round() as u64;
+        let (h, m, s) = (total / 3600, total / 60 % 60, total % 60);
+        let mut parts = Vec::new();
+        if h > 0 {
+            parts.push(format!("{h} h"));
         }
+        if m > 0 || (h > 0 && s > 0) {
+            parts.push(format!("{m} min"));
+        }
+        if s > 0 || total == 0 {
+            parts.push(format!("{s} s"));
+        }
+        f.write_str(&parts.join(" "))
     }
 }
 
@@ -140,8 +147,17 @@ struct TooLongText(Option<f64>);
 impl fmt::Display for TooLongText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
-            Some(secs) => write!(f, "{} exceeds the {} limit", Hm(secs), Hm(MAX_DURATION_SECS)),
-            None => write!(f, "more than {0} of audio (the limit is {0})", Hm(MAX_DURATION_SECS)),
+            Some(secs) => write!(
+                f,
+                "{} exceeds the {} limit",
+                Hm(secs),
+                Hm(MAX_DURATION_SECS)
+            ),
+            None => write!(
+                f,
+                "more than {0} of audio (the limit is {0})",
+                Hm(MAX_DURATION_SECS)
+            ),
         }
     }
 }
@@ -202,5 +218,8 @@ mod tests {
             "x.wav: too large: 5.0 GiB exceeds the 4 GiB limit"
         );
         assert!(AudioError::internal("boom").is_internal());
+        assert_eq!(Hm(45.0).to_string(), "45 s");
+        assert_eq!(Hm(2700.0).to_string(), "45 min");
+        assert_eq!(Hm(7210.0).to_string(), "2 h 0 min 10 s");
     }
 }

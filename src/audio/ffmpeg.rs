@@ -73,7 +73,11 @@ pub(crate) struct FfmpegDecoder {
 impl FfmpegDecoder {
     /// Probes and starts decoding `file`. `what` names the format for the
     /// "not supported; install ffmpeg" error when ffmpeg is unavailable.
-    pub(crate) fn open(mut file: File, name: &str, what: &str) -> Result<FfmpegDecoder, AudioError> {
+    pub(crate) fn open(
+        mut file: File,
+        name: &str,
+        what: &str,
+    ) -> Result<FfmpegDecoder, AudioError> {
         let unsupported = || AudioError::Unsupported {
             name: name.to_owned(),
             what: what.to_owned(),
@@ -97,7 +101,14 @@ impl FfmpegDecoder {
         file.seek(SeekFrom::Start(0)).map_err(io)?;
 
         let mut child = Command::new(&ffmpeg)
-            .args(["-nostdin", "-hide_banner", "-loglevel", "error", "-i", "pipe:0"])
+            .args([
+                "-nostdin",
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-i",
+                "pipe:0",
+            ])
             .args(["-map", "0:a:0", "-f", "f32le", "-ac"])
             .arg(probe.channels.to_string())
             .arg("-ar")
@@ -214,7 +225,11 @@ impl FfmpegDecoder {
             name: self.name.clone(),
             source,
         })?;
-        let stderr = self.stderr.take().and_then(|h| h.join().ok()).unwrap_or_default();
+        let stderr = self
+            .stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
         if !stderr.trim().is_empty() {
             tracing::debug!(input = %self.name, stderr = %stderr.trim(), "ffmpeg reported");
         }
@@ -281,8 +296,12 @@ fn probe(ffprobe: &Path, file: File, name: &str) -> Result<Probe, AudioError> {
             name: name.to_owned(),
         });
     };
-    let sample_rate = get("sample_rate").and_then(|v| v.parse::<u32>().ok()).filter(|r| *r > 0);
-    let channels = get("channels").and_then(|v| v.parse::<usize>().ok()).filter(|c| *c > 0);
+    let sample_rate = get("sample_rate")
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|r| *r > 0);
+    let channels = get("channels")
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|c| *c > 0);
     let (Some(sample_rate), Some(channels)) = (sample_rate, channels) else {
         return Err(AudioError::BadParams {
             name: name.to_owned(),

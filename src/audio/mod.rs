@@ -35,6 +35,11 @@ pub const MAX_DURATION_SECS: f64 = 7200.0;
 /// ([`AudioError::TooLarge`]).
 pub const MAX_INPUT_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
+/// Lowest source sample rate accepted (lower is not speech audio).
+const MIN_RATE: u32 = 2_000;
+/// Highest source sample rate accepted.
+const MAX_RATE: u32 = 768_000;
+
 /// Which decoder produces the PCM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -140,6 +145,15 @@ impl AudioStream {
             Inner::Symphonia(d) => d.info().clone(),
             Inner::Ffmpeg(d) => d.info().clone(),
         };
+        if !(MIN_RATE..=MAX_RATE).contains(&info.sample_rate) {
+            return Err(AudioError::BadParams {
+                name: name.to_owned(),
+                detail: format!(
+                    "sample rate {} Hz is outside {MIN_RATE}..{MAX_RATE} Hz",
+                    info.sample_rate
+                ),
+            });
+        }
         tracing::info!(
             input = name,
             rate = info.sample_rate,
@@ -220,7 +234,9 @@ impl AudioStream {
         let s = &self.stats;
         tracing::debug!(input = %self.name, ?s, "end of stream");
         let total = s.packets_decoded + s.packets_skipped;
-        if s.packets_skipped > 0 && (s.samples_out == 0 || (total >= 3 && s.packets_skipped * 2 > total)) {
+        if s.packets_skipped > 0
+            && (s.samples_out == 0 || (total >= 3 && s.packets_skipped * 2 > total))
+        {
             return Err(AudioError::Corrupt {
                 name: self.name.clone(),
                 failed: s.packets_skipped,
@@ -253,9 +269,10 @@ pub fn ffmpeg_available() -> bool {
 /// Convenience: decode and resample a whole file in memory (tests, short
 /// files). Returns the info and one 16 kHz stream per [`Resampler::streams`].
 pub fn decode_file(path: &Path, mix: Mix) -> Result<(AudioInfo, Vec<Vec<f32>>), AudioError> {
-    let name = path
-        .file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let file = File::open(path).map_err(|source| AudioError::Io {
         name: name.clone(),
         source,

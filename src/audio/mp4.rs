@@ -178,7 +178,11 @@ mod tests {
 
     #[test]
     fn finds_the_sound_track_edit_skipping_empty_edits() {
-        let moov = [trak(b"vide", &[(10, 5)]), trak(b"soun", &[(100, -1), (4000, 1024)])].concat();
+        let moov = [
+            trak(b"vide", &[(10, 5)]),
+            trak(b"soun", &[(100, -1), (4000, 1024)]),
+        ]
+        .concat();
         let edit = moov_edit(&moov);
         assert_eq!(
             edit,

@@ -17,18 +17,20 @@ use super::{AudioError, TARGET_RATE};
 /// FFT. See [`chunk_size`] for the rounding.
 const CHUNK_HINT: usize = 2048;
 
-/// The chunk (= FFT) size for `rate_in`: an even multiple of the minimum
-/// block `rate_in / gcd(rate_in, 16000)`. rubato's anti-aliasing sinc is
-/// centred on input frame `floor(n / 2)`, which is exactly
-/// `output_delay()` output frames only when the block count is even; with
-/// an odd count the output would lag by a fraction of a sample.
+/// The chunk (= FFT) size for `rate_in`: an even multiple `m` of the
+/// minimum block `rate_in / gcd(rate_in, 16000)`, about `CHUNK_HINT` frames
+/// on the larger side. rubato's anti-aliasing sinc is centred on input frame
+/// `floor(n / 2)`, which is exactly `output_delay()` output frames only when
+/// `m` is even; with an odd `m` the output would lag by a fraction of a
+/// sample.
 fn chunk_size(rate_in: u32) -> usize {
     let (mut a, mut b) = (rate_in as usize, TARGET_RATE as usize);
     while b != 0 {
         (a, b) = (b, a % b);
     }
-    let pair = 2 * (rate_in as usize / a);
-    CHUNK_HINT.div_ceil(pair).max(1) * pair
+    let (min_in, min_out) = (rate_in as usize / a, TARGET_RATE as usize / a);
+    let m = 2 * CHUNK_HINT.div_ceil(2 * min_in.max(min_out)).max(1);
+    m * min_in
 }
 
 /// How channels map to output streams.
@@ -158,7 +160,10 @@ impl Resampler {
         if self.fft.is_none() {
             self.frames_out += frames as u64;
             let streams = self.streams();
-            return Ok(std::mem::replace(&mut self.pending, vec![Vec::new(); streams]));
+            return Ok(std::mem::replace(
+                &mut self.pending,
+                vec![Vec::new(); streams],
+            ));
         }
         self.run_full_chunks()
     }
@@ -226,8 +231,8 @@ impl Resampler {
         let streams = self.pending.len();
         let avail = self.pending[0].len();
         let out_len = self.scratch[0].len();
-        let input = SequentialSliceOfVecs::new(&self.pending, streams, avail)
-            .map_err(|e| internal(&e))?;
+        let input =
+            SequentialSliceOfVecs::new(&self.pending, streams, avail).map_err(|e| internal(&e))?;
         let mut output = SequentialSliceOfVecs::new_mut(&mut self.scratch, streams, out_len)
             .map_err(|e| internal(&e))?;
         let mut indexing = Indexing::new().input_offset(offset);

@@ -25,7 +25,9 @@ pub(crate) enum Kind {
 pub(crate) fn sniff(file: &mut File) -> io::Result<Kind> {
     file.seek(SeekFrom::Start(0))?;
     let mut head = Vec::with_capacity(SNIFF_LEN);
-    file.by_ref().take(SNIFF_LEN as u64).read_to_end(&mut head)?;
+    file.by_ref()
+        .take(SNIFF_LEN as u64)
+        .read_to_end(&mut head)?;
     file.seek(SeekFrom::Start(0))?;
     Ok(classify(&head))
 }
@@ -79,10 +81,22 @@ mod tests {
 
     #[test]
     fn recognises_fallback_signatures() {
-        assert!(matches!(classify(&[0, 0, 1, 0xBA, 0x44]), Kind::Fallback(_)));
-        assert!(matches!(classify(b"#!AMR\n\x3c"), Kind::Fallback("AMR audio")));
-        assert!(matches!(classify(b"#!AMR-WB\n"), Kind::Fallback("AMR audio")));
-        assert!(matches!(classify(b"RF64\xff\xff\xff\xffWAVE"), Kind::Fallback(_)));
+        assert!(matches!(
+            classify(&[0, 0, 1, 0xBA, 0x44]),
+            Kind::Fallback(_)
+        ));
+        assert!(matches!(
+            classify(b"#!AMR\n\x3c"),
+            Kind::Fallback("AMR audio")
+        ));
+        assert!(matches!(
+            classify(b"#!AMR-WB\n"),
+            Kind::Fallback("AMR audio")
+        ));
+        assert!(matches!(
+            classify(b"RF64\xff\xff\xff\xffWAVE"),
+            Kind::Fallback(_)
+        ));
         let asf = [0x30, 0x26, 0xB2, 0x75, 0x8E, 0x66, 0xCF, 0x11, 0xA6, 0xD9];
         assert!(matches!(classify(&asf), Kind::Fallback("ASF/WMA audio")));
         let mut ts = vec![0u8; 188 * 4];
@@ -107,7 +121,10 @@ mod tests {
         assert_eq!(classify(b"fLaC"), Kind::Native);
         assert_eq!(classify(b"\0\0\0\x18ftypM4A \0\0\0\0mp4a"), Kind::Native);
         // A single 0x47 byte (e.g. text starting with 'G') is not a TS.
-        assert_eq!(classify(b"G is for garbage, not for transport streams"), Kind::Native);
+        assert_eq!(
+            classify(b"G is for garbage, not for transport streams"),
+            Kind::Native
+        );
         // 3GP with AAC stays native.
         assert_eq!(classify(b"\0\0\0\x18ftyp3gp4\0\0\0\0mp4a"), Kind::Native);
     }
