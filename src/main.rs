@@ -18,7 +18,11 @@ fn main() -> std::process::ExitCode {
     let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { ExitCode::Usage } else { ExitCode::Success };
+            let code = if e.use_stderr() {
+                ExitCode::Usage
+            } else {
+                ExitCode::Success
+            };
             let _ = e.print();
             return code.into();
         }

@@ -76,7 +76,9 @@ impl Options {
         let cores = available_cores();
         let workers = requested.min(cores);
         if workers < requested {
-            tracing::warn!("--parallel {requested} exceeds the {cores} available core(s): using {workers}");
+            tracing::warn!(
+                "--parallel {requested} exceeds the {cores} available core(s): using {workers}"
+            );
         }
         if let Some(lang) = &cli.language {
             if lang.trim().is_empty() {

@@ -7,7 +7,11 @@ use common::*;
 use predicates::prelude::*;
 
 fn first_line(stderr: &[u8]) -> String {
-    String::from_utf8_lossy(stderr).lines().next().unwrap_or("").to_string()
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string()
 }
 
 #[test]
@@ -25,7 +29,11 @@ fn help_prints_the_exit_code_table() {
 #[test]
 fn version_names_trusted_keys() {
     let tmp = tempfile::tempdir().unwrap();
-    hark(tmp.path()).arg("--version").assert().code(0).stdout(predicate::str::contains("hark"));
+    hark(tmp.path())
+        .arg("--version")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("hark"));
 }
 
 #[test]
@@ -35,7 +43,11 @@ fn parallel_zero_or_not_a_number_is_a_usage_error() {
         let out = hark(tmp.path()).args(["--parallel", bad]).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "--parallel {bad}");
         assert!(out.stdout.is_empty());
-        assert!(first_line(&out.stderr).contains("--parallel"), "{}", first_line(&out.stderr));
+        assert!(
+            first_line(&out.stderr).contains("--parallel"),
+            "{}",
+            first_line(&out.stderr)
+        );
     }
     // Speechmatics' one-dash spelling reaches the same check.
     let out = hark(tmp.path()).args(["-parallel", "0"]).output().unwrap();
@@ -53,11 +65,18 @@ fn unknown_flag_is_a_usage_error() {
 #[test]
 fn no_license_exits_3_and_says_where_it_looked() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = hark(tmp.path()).arg("--input").arg(repo("samples/digits.wav")).output().unwrap();
+    let out = hark(tmp.path())
+        .arg("--input")
+        .arg(repo("samples/digits.wav"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(out.stdout.is_empty());
     let line = first_line(&out.stderr);
-    assert!(line.contains("/license.json") && line.contains("LICENSE_TOKEN"), "{line}");
+    assert!(
+        line.contains("/license.json") && line.contains("LICENSE_TOKEN"),
+        "{line}"
+    );
 }
 
 #[test]
@@ -72,7 +91,11 @@ fn expired_license_exits_3_before_reading_audio() {
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(out.stdout.is_empty());
-    assert!(first_line(&out.stderr).contains("expired"), "{}", first_line(&out.stderr));
+    assert!(
+        first_line(&out.stderr).contains("expired"),
+        "{}",
+        first_line(&out.stderr)
+    );
 }
 
 #[test]
@@ -89,13 +112,20 @@ fn license_token_env_wins_over_a_bad_file() {
         .output()
         .unwrap();
     // Past the license check, on to the (missing) input.
-    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn missing_input_file_exits_4_naming_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = transcribe(tmp.path(), std::path::Path::new("/no/such/audio.wav")).output().unwrap();
+    let out = transcribe(tmp.path(), std::path::Path::new("/no/such/audio.wav"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(4));
     assert!(out.stdout.is_empty());
     assert!(first_line(&out.stderr).contains("/no/such/audio.wav"));
@@ -116,7 +146,10 @@ fn bad_inputs_exit_4_without_panicking() {
     let wav = std::fs::read(repo("samples/digits.wav")).unwrap();
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("empty.wav", Vec::new()),
-        ("text.wav", b"this is not audio, just some text\n".repeat(100)),
+        (
+            "text.wav",
+            b"this is not audio, just some text\n".repeat(100),
+        ),
         ("random.mp3", random.clone()),
         ("random.bin", random),
         ("header-only.wav", wav[..44].to_vec()),
@@ -130,7 +163,11 @@ fn bad_inputs_exit_4_without_panicking() {
         assert_eq!(out.status.code(), Some(4), "{name}: {err}");
         assert!(out.stdout.is_empty(), "{name}");
         assert!(!err.contains("panicked"), "{name}: {err}");
-        assert!(first_line(&out.stderr).contains(name), "{name}: {}", first_line(&out.stderr));
+        assert!(
+            first_line(&out.stderr).contains(name),
+            "{name}: {}",
+            first_line(&out.stderr)
+        );
     }
 }
 
@@ -148,7 +185,12 @@ fn missing_or_broken_model_exits_5() {
         .args(["--model", "/no/such/model"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(first_line(&out.stderr).contains("/no/such/model"));
 
     let broken = tmp.path().join("broken");
@@ -160,7 +202,12 @@ fn missing_or_broken_model_exits_5() {
         .arg(&broken)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.stdout.is_empty());
 
     let out = transcribe(tmp.path(), &repo("samples/digits.wav"))
