@@ -232,3 +232,12 @@ fn terminal_free_empty_stdin_exits_4() {
     // Nothing left behind in TMPDIR.
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn readme_documents_every_exit_code() {
+    let readme = std::fs::read_to_string(repo("README.md")).unwrap();
+    for c in hark::exit::ExitCode::ALL {
+        let row = format!("| {} | {} |", c.code(), c.meaning());
+        assert!(readme.contains(&row), "README lacks {row}");
+    }
+}
