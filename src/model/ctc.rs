@@ -71,7 +71,8 @@ pub fn greedy(
 /// CTC marks a token with a spike of one or two frames, usually near its
 /// onset, so spike times make words look 40 ms long. `energy` is the frame
 /// energy in dB every `frame_secs` (10 ms); a frame is speech when it is
-/// [`SPEECH_DB`] above the chunk's quietest decile. A spike inside speech
+/// [`SPEECH_DB`] above the chunk's quietest decile (or 35 dB under its
+/// loudest frames, when it is nearly all speech). A spike inside speech
 /// grows back and forward over that speech; a spike in a pause moves to the
 /// nearest speech. Spans never reach into a neighbour's and move at most
 /// [`MAX_EXTEND_SECS`].
@@ -81,7 +82,9 @@ pub fn widen_to_speech(tokens: &mut [TimedToken], energy: &[f32], frame_secs: f6
     }
     let mut sorted = energy.to_vec();
     sorted.sort_by(f32::total_cmp);
-    let floor = sorted[sorted.len() / 10];
+    // The quietest decile, unless the chunk is nearly all speech: then a
+    // level well below its loud frames.
+    let floor = sorted[sorted.len() / 10].min(sorted[sorted.len() * 19 / 20] - 35.0);
     let speech = |i: usize| energy.get(i).is_some_and(|&e| e > floor + SPEECH_DB);
     let to_frame = |t: f64| ((t / frame_secs).round() as usize).min(energy.len());
     let max_extend = (MAX_EXTEND_SECS / frame_secs) as usize;
@@ -110,7 +113,9 @@ pub fn widen_to_speech(tokens: &mut [TimedToken], energy: &[f32], frame_secs: f6
             // The spike sits in a pause (CTC often fires just before or after
             // a word): move to the nearest speech, forward on a tie.
             let fwd = (a..hi.min(a + max_extend)).find(|&f| speech(f));
-            let back = (lo.max(a.saturating_sub(max_extend))..a).rev().find(|&f| speech(f));
+            let back = (lo.max(a.saturating_sub(max_extend))..a)
+                .rev()
+                .find(|&f| speech(f));
             match (fwd, back) {
                 (Some(f), Some(k)) if a - k < f - a => {
                     b = k + 1;
