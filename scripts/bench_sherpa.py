@@ -60,7 +60,7 @@ def main():
     cfg.silero_vad.min_speech_duration = 0.25
     cfg.silero_vad.max_speech_duration = args.max_speech
     cfg.sample_rate = 16000
-    cfg.num_threads = 1
+    cfg.num_threads = args.threads
     window = cfg.silero_vad.window_size
     vad = sherpa_onnx.VoiceActivityDetector(cfg, buffer_size_in_seconds=120)
     load = time.perf_counter() - t
