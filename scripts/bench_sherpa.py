@@ -60,7 +60,9 @@ def main():
     cfg.silero_vad.min_speech_duration = 0.25
     cfg.silero_vad.max_speech_duration = args.max_speech
     cfg.sample_rate = 16000
-    cfg.num_threads = args.threads
+    # One thread: Silero runs one 32 ms window per call, and a second intra-op
+    # thread made it 1.7x slower here (the example's default is 1, too).
+    cfg.num_threads = 1
     window = cfg.silero_vad.window_size
     vad = sherpa_onnx.VoiceActivityDetector(cfg, buffer_size_in_seconds=120)
     load = time.perf_counter() - t
