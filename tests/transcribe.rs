@@ -2,6 +2,8 @@
 //! output validates against the Speechmatics OpenAPI schema, stdin equals a
 //! file, and the transcript does not depend on --parallel.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure
+
 mod common;
 
 use std::path::Path;

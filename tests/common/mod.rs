@@ -1,6 +1,7 @@
 //! Shared helpers for hark's integration tests: run the real binary in a
 //! clean environment, find fixtures and `../shared`.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure
 
 use std::path::{Path, PathBuf};
 
@@ -91,8 +92,8 @@ pub fn word_errors(reference: &[String], hypothesis: &[String]) -> (usize, usize
             row
         })
         .collect();
-    for j in 0..=m {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=n {
         for j in 1..=m {
