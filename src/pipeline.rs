@@ -72,9 +72,6 @@ pub fn recognize(
 ) -> Result<Recognized, Error> {
     let info = audio.info().clone();
     let workers = plan.workers.max(1);
-    let recognizers: Vec<Mutex<Box<dyn Recognizer>>> = (0..workers)
-        .map(|_| family.recognizer(plan.intra_threads).map(Mutex::new))
-        .collect::<Result<_, _>>()?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(workers)
         .thread_name(|i| format!("hark-worker-{i}"))
@@ -90,7 +87,15 @@ pub fn recognize(
 
     let (produced, outputs) = std::thread::scope(|s| {
         let producer = s.spawn(|| produce(audio, limits, plan.per_channel, tx, &abort));
-        let outputs = pool.broadcast(|ctx| work(&rx, &recognizers[ctx.index()], &abort));
+        // Each worker builds its own session while the producer starts decoding.
+        let outputs = pool.broadcast(|_| match family.recognizer(plan.intra_threads) {
+            Ok(rec) => work(&rx, rec, &abort),
+            Err(e) => {
+                abort.store(true, Ordering::Relaxed);
+                drain(&rx);
+                Err(e.into())
+            }
+        });
         let produced = producer
             .join()
             .unwrap_or_else(|_| Err(Error::Internal("the decoding thread panicked".into())));
@@ -176,13 +181,10 @@ fn produce(
 /// A worker: takes chunks until the channel closes, recognising each.
 fn work(
     rx: &Mutex<Receiver<(usize, Chunk)>>,
-    recognizer: &Mutex<Box<dyn Recognizer>>,
+    mut rec: Box<dyn Recognizer>,
     abort: &AtomicBool,
 ) -> Result<Output, Error> {
     let mut out = Vec::new();
-    let mut rec = recognizer
-        .lock()
-        .map_err(|_| Error::Internal("a recognizer lock was poisoned".into()))?;
     loop {
         let msg = match rx.lock() {
             Ok(guard) => guard.recv(),
@@ -210,6 +212,11 @@ fn work(
         }
     }
     Ok(out)
+}
+
+/// Empties the queue so the producer never blocks on a failed worker.
+fn drain(rx: &Mutex<Receiver<(usize, Chunk)>>) {
+    while let Ok(Ok(_)) = rx.lock().map(|r| r.recv()) {}
 }
 
 /// Turns per-chunk tokens into absolute, time-ordered items, keeping only the

@@ -11,7 +11,7 @@
 
 use std::borrow::Cow;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
@@ -31,6 +31,8 @@ pub struct NemoCtc {
     normalize: Normalize,
     subsampling: usize,
     blank: usize,
+    /// The session opened to read the metadata, reused by the first worker.
+    probe: Mutex<Option<Session>>,
 }
 
 /// A CPU session over `bytes` with `intra_threads` intra-op threads.
@@ -154,7 +156,6 @@ impl NemoCtc {
             })
             .unwrap_or_default();
         drop(meta);
-        drop(session);
         Ok(NemoCtc {
             info: ModelInfo {
                 family: "nemo_ctc",
@@ -171,6 +172,7 @@ impl NemoCtc {
             normalize,
             subsampling,
             blank,
+            probe: Mutex::new(Some(session)),
         })
     }
 }
@@ -183,10 +185,24 @@ impl Family for NemoCtc {
     fn recognizer(&self, intra_threads: usize) -> Result<Box<dyn Recognizer>, ModelError> {
         let env = runtime::environment()?;
         let origin = &self.info.origin;
+        let reused = if intra_threads <= 1 {
+            self.probe.lock().ok().and_then(|mut p| p.take())
+        } else {
+            None
+        };
+        if let Some(session) = reused {
+            return Ok(self.wrap(session));
+        }
         let session = session(env, &self.bytes, intra_threads).map_err(|e| {
             ModelError::Invalid(format!("{origin}: cannot create an ONNX session: {e}"))
         })?;
-        Ok(Box::new(NemoCtcRecognizer {
+        Ok(self.wrap(session))
+    }
+}
+
+impl NemoCtc {
+    fn wrap(&self, session: Session) -> Box<dyn Recognizer> {
+        Box::new(NemoCtcRecognizer {
             session,
             tokens: Arc::clone(&self.tokens),
             fbank: Arc::clone(&self.fbank),
@@ -194,7 +210,7 @@ impl Family for NemoCtc {
             frame_secs: 0.01 * self.subsampling as f64,
             vocab: self.tokens.len(),
             blank: self.blank,
-        }))
+        })
     }
 }
 
