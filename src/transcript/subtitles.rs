@@ -1,10 +1,13 @@
 //! SubRip (SRT) and WebVTT rendering.
 //!
-//! Cues are built from word timings: a cue ends at a sentence end, at a pause
-//! longer than [`MAX_GAP_SECS`], at a channel or speaker change, or when its
-//! lines are full (`max_line_length` characters × `max_lines`, the
-//! `srt_overrides` of the job config; defaults 37 × 2). A cue spans exactly
-//! its words, and cue times never go backwards.
+//! Cues are built from word timings, each channel or speaker on its own: a
+//! cue ends at a sentence end, at a pause longer than [`MAX_GAP_SECS`], or
+//! when its lines are full (`max_line_length` characters × `max_lines`, the
+//! `srt_overrides` of the job config; defaults 37 × 2; a word longer than a
+//! line gets a line of its own). A cue spans exactly its words, from the
+//! first word's start to the last word's end. Cues are in start-time order;
+//! a channel's cues never overlap each other, but cues of different channels
+//! overlap where they speak at once (players show both).
 //!
 //! Imports: `transcript` only.
 
@@ -46,74 +49,73 @@ pub struct Cue {
 }
 
 /// Splits `t`'s items into cues.
+///
+/// Each channel or speaker is laid out on its own (so words of one channel
+/// heard while another speaks stay together), then all cues are merged by
+/// start time; ties keep the first label's cue first.
 pub fn cues(t: &Transcript) -> Vec<Cue> {
-    let layout = t.subtitles;
-    let max_len = layout.max_line_length.max(1);
-    let max_lines = layout.max_lines.max(1);
-    let delim = t.language_pack.word_delimiter.as_str();
-    let mut out: Vec<Cue> = Vec::new();
-    let mut cur: Option<Cue> = None;
-    let mut prev_end = 0.0f64;
-    let close = |cur: &mut Option<Cue>, out: &mut Vec<Cue>| {
-        if let Some(c) = cur.take() {
-            out.push(c);
-        }
-    };
+    let mut groups: Vec<(Option<String>, Vec<&Item>)> = Vec::new();
     for item in &t.items {
         let l = label(item);
-        if let Some(c) = &cur {
-            let gap = item.start - c.end;
-            if item.kind == ItemKind::Word && (c.label != l || gap > MAX_GAP_SECS) {
-                close(&mut cur, &mut out);
-            }
-        }
-        let cue = cur.get_or_insert_with(|| Cue {
-            start: item.start.max(prev_end),
-            end: item.start,
-            label: l.clone(),
-            lines: vec![String::new()],
-        });
-        let fits = {
-            let line = cue.lines.last().map_or("", String::as_str);
-            let extra = if line.is_empty() || item.kind == ItemKind::Punctuation {
-                0
-            } else {
-                delim.chars().count()
-            };
-            line.chars().count() + extra + item.content.chars().count() <= max_len
-                || line.is_empty()
-        };
-        if !fits {
-            if cue.lines.len() < max_lines {
-                cue.lines.push(String::new());
-            } else {
-                close(&mut cur, &mut out);
-                let c = cur.get_or_insert_with(|| Cue {
-                    start: item.start.max(prev_end),
-                    end: item.start,
-                    label: l.clone(),
-                    lines: vec![String::new()],
-                });
-                append_to(c, item, delim);
-                prev_end = c.end;
-                continue;
-            }
-        }
-        append_to(cue, item, delim);
-        prev_end = cue.end;
-        if item.is_eos {
-            close(&mut cur, &mut out);
+        match groups.iter_mut().find(|(g, _)| *g == l) {
+            Some((_, items)) => items.push(item),
+            None => groups.push((l, vec![item])),
         }
     }
-    close(&mut cur, &mut out);
+    let delim = t.language_pack.word_delimiter.as_str();
+    let mut out: Vec<Cue> = groups
+        .into_iter()
+        .flat_map(|(l, items)| lay_out(&items, l, t.subtitles, delim))
+        .collect();
+    out.sort_by(|a, b| a.start.total_cmp(&b.start));
     out
 }
 
-fn append_to(cue: &mut Cue, item: &Item, delim: &str) {
-    if let Some(line) = cue.lines.last_mut() {
-        append(line, item, delim);
+/// Lays out one label's time-ordered items as cues.
+fn lay_out(items: &[&Item], label: Option<String>, layout: Layout, delim: &str) -> Vec<Cue> {
+    let max_len = layout.max_line_length.max(1);
+    let max_lines = layout.max_lines.max(1);
+    let mut out: Vec<Cue> = Vec::new();
+    let mut cur: Option<Cue> = None;
+    for item in items {
+        let word = item.kind == ItemKind::Word;
+        if let Some(c) = &cur {
+            let full = {
+                let line = c.lines.last().map_or("", String::as_str);
+                let extra = if line.is_empty() || !word {
+                    0
+                } else {
+                    delim.chars().count()
+                };
+                !line.is_empty()
+                    && line.chars().count() + extra + item.content.chars().count() > max_len
+            };
+            // Punctuation always stays with the word before it.
+            if word && (item.start - c.end > MAX_GAP_SECS || (full && c.lines.len() >= max_lines))
+            {
+                out.extend(cur.take());
+            } else if full && word {
+                if let Some(c) = cur.as_mut() {
+                    c.lines.push(String::new());
+                }
+            }
+        }
+        let cue = cur.get_or_insert_with(|| Cue {
+            start: item.start,
+            end: item.end,
+            label: label.clone(),
+            lines: vec![String::new()],
+        });
+        if let Some(line) = cue.lines.last_mut() {
+            append(line, item, delim);
+        }
+        cue.end = cue.end.max(item.end);
+        if item.is_eos {
+            out.extend(cur.take());
+        }
     }
-    cue.end = cue.end.max(item.end);
+    out.extend(cur);
+    out
 }
 
 fn timestamp(secs: f64, sep: char) -> String {
