@@ -42,7 +42,7 @@ pub const DEFAULT_LANGUAGE: &str = "en";
 #[derive(Debug, thiserror::Error)]
 pub enum JobConfigError {
     /// The file cannot be read.
-    #[error("job config {}: cannot read: {reason}", path.display())]
+    #[error("job config {path}: cannot read: {reason}")]
     Read {
         /// The config file.
         path: PathBuf,
@@ -50,7 +50,7 @@ pub enum JobConfigError {
         reason: String,
     },
     /// The file is not well-formed JSON.
-    #[error("job config {}: invalid JSON at line {line}, column {column}: {reason}", path.display())]
+    #[error("job config {path}: invalid JSON at line {line}, column {column}: {reason}")]
     Syntax {
         /// The config file.
         path: PathBuf,
@@ -63,7 +63,7 @@ pub enum JobConfigError {
     },
     /// Well-formed JSON that is not an acceptable job config; each problem
     /// names the field path.
-    #[error("job config {}: {}", path.display(), problems.join("; "))]
+    #[error("job config {path}: {}", .problems.join("; "))]
     Invalid {
         /// The config file.
         path: PathBuf,
@@ -512,6 +512,8 @@ fn parse_typed(text: &str) -> Result<JobConfig, JobConfigError> {
         let err = match serde_json::from_str::<JobConfig>(&current) {
             Ok(c) if unknown.is_empty() => return Ok(c),
             Ok(c) => {
+                // Removing a field re-serialises the document in key order.
+                unknown.sort();
                 unknown.extend(c.unsupported());
                 return Err(invalid(unknown));
             }
@@ -519,7 +521,7 @@ fn parse_typed(text: &str) -> Result<JobConfig, JobConfigError> {
         };
         let index = byte_index(&current, err.line(), err.column());
         let reason = strip_position(&err);
-        let Some((locate, keyed)) = path_at(&current, index) else {
+        let Some(locate) = path_at(&current, index) else {
             return Err(syntax(&err));
         };
         if reason.starts_with("unknown field") && !locate.is_empty() && unknown.len() < 50 {
@@ -536,15 +538,14 @@ fn parse_typed(text: &str) -> Result<JobConfig, JobConfigError> {
                 continue;
             }
         } else if reason.starts_with("unknown field") {
+            unknown.sort();
             unknown.push(reason);
         } else {
-            let at = if keyed && reason.starts_with("missing field") {
-                &locate[..locate.len().saturating_sub(1)]
-            } else {
-                &locate[..]
-            };
+            unknown.sort();
+            // serde_json reports a missing field after the object's `}`, so
+            // the path there is the object's own.
             let mut problems = unknown;
-            problems.push(match join(at) {
+            problems.push(match join(&locate) {
                 p if p.is_empty() => reason,
                 p => format!("{p}: {reason}"),
             });
@@ -616,9 +617,8 @@ fn remove(doc: &mut Value, path: &[Step]) -> bool {
 
 /// The field path at byte `index` of well-formed JSON `text`: the keys and
 /// array indices of the containers open there, ending with the key whose
-/// value is being read (or was just read), and whether the path does end
-/// with such a key of the innermost object. `None` if `text` is not JSON.
-fn path_at(text: &str, index: usize) -> Option<(Vec<Step>, bool)> {
+/// value is being read (or was just read). `None` if `text` is not JSON.
+fn path_at(text: &str, index: usize) -> Option<Vec<Step>> {
     enum Frame {
         Object { key: Option<String>, want_key: bool },
         Array { index: usize },
@@ -670,15 +670,15 @@ fn path_at(text: &str, index: usize) -> Option<(Vec<Step>, bool)> {
         }
         i += 1;
     }
-    let keyed = matches!(stack.last(), Some(Frame::Object { key: Some(_), .. }));
-    let steps = stack
-        .into_iter()
-        .filter_map(|f| match f {
-            Frame::Object { key, .. } => key.map(Step::Key),
-            Frame::Array { index } => Some(Step::Index(index)),
-        })
-        .collect();
-    Some((steps, keyed))
+    Some(
+        stack
+            .into_iter()
+            .filter_map(|f| match f {
+                Frame::Object { key, .. } => key.map(Step::Key),
+                Frame::Array { index } => Some(Step::Index(index)),
+            })
+            .collect(),
+    )
 }
 
 #[cfg(test)]

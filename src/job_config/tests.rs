@@ -46,17 +46,18 @@ fn unknown_fields_are_all_named_with_their_paths() {
             "transcription_config": {"language": "en", "diarisation": "channel"},
             "output_config": {"srt_overrides": {"max_lines": 2, "max_chars": 3}}}"#,
     );
+    // All of them, sorted by path.
     assert_eq!(p.len(), 3, "{p:#?}");
     assert!(p[0].starts_with("bogus is not a field"), "{p:#?}");
     assert!(
-        p[1].starts_with("transcription_config.diarisation is not a field"),
+        p[1].starts_with("output_config.srt_overrides.max_chars is not a field"),
         "{p:#?}"
     );
-    assert!(p[1].contains("`diarization`"), "lists the known fields: {p:#?}");
     assert!(
-        p[2].starts_with("output_config.srt_overrides.max_chars is not a field"),
+        p[2].starts_with("transcription_config.diarisation is not a field"),
         "{p:#?}"
     );
+    assert!(p[2].contains("`diarization`"), "lists the known fields: {p:#?}");
 }
 
 #[test]
@@ -327,11 +328,14 @@ fn path_locator() {
     let text = r#"{"a": {"b": [1, {"c": 2}], "d": "x,}"}, "e": 3}"#;
     let at = |needle: &str| {
         let i = text.find(needle).unwrap() + needle.len();
-        let (p, keyed) = path_at(text, i).unwrap();
-        (join(&p), keyed)
+        join(&path_at(text, i).unwrap())
     };
-    assert_eq!(at(r#"{"c""#), ("a.b[1].c".to_string(), true));
-    assert_eq!(at(r#""d": "x,}""#), ("a.d".to_string(), true));
-    assert_eq!(at(r#""e""#), ("e".to_string(), true));
-    assert_eq!(at(r#"[1, "#), ("a.b[1]".to_string(), false));
+    assert_eq!(at(r#"{"c""#), "a.b[1].c");
+    assert_eq!(at(r#""d": "x,}""#), "a.d");
+    assert_eq!(at(r#""e""#), "e");
+    assert_eq!(at(r#"[1, "#), "a.b[1]");
+    assert_eq!(at(r#"{"c": 2}"#), "a.b[1]");
+    assert_eq!(at(r#"2}]"#), "a.b");
+    assert_eq!(at(text), "");
+    assert_eq!(path_at("]", 1), None);
 }
