@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::{Cli, Command};
 use crate::error::Error;
+use crate::job_config;
 use crate::license::{self, Entitlement, Feature};
 use crate::model::{self, Family};
-use crate::job_config;
 use crate::options::{Options, DEFAULT_INPUT, DEFAULT_JOB_CONFIG, DEFAULT_LICENSE};
 use crate::pipeline::{self, Plan};
 use crate::profile::Stage;

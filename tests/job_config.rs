@@ -38,7 +38,10 @@ const EXPECTED: &[(&str, &[&str])] = &[
         ],
     ),
     ("batch-output-L62.json", &[]),
-    ("batch-output-L203.json", &["tracking is not supported", MODEL]),
+    (
+        "batch-output-L203.json",
+        &["tracking is not supported", MODEL],
+    ),
     ("batch-srt-format-L38.json", &[]),
     ("container-additional-security-L51.json", &[]),
     (
@@ -49,7 +52,10 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("formatting-L202.json", &[MODEL]),
     (
         "formatting-L259.json",
-        &[MODEL, "transcription_config.enable_entities is not supported"],
+        &[
+            MODEL,
+            "transcription_config.enable_entities is not supported",
+        ],
     ),
     (
         "formatting-L420.json",
@@ -299,7 +305,11 @@ fn a_missing_job_config_exits_2() {
 #[test]
 fn the_config_is_checked_before_the_license() {
     let tmp = tempfile::tempdir().unwrap();
-    let c = write(tmp.path(), "c.json", r#"{"type": "transcription", "tracking": {}}"#);
+    let c = write(
+        tmp.path(),
+        "c.json",
+        r#"{"type": "transcription", "tracking": {}}"#,
+    );
     let out = hark(tmp.path())
         .arg("--job-config")
         .arg(&c)
@@ -307,7 +317,11 @@ fn the_config_is_checked_before_the_license() {
         .arg(repo("samples/digits.wav"))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "no license, bad config: config first");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "no license, bad config: config first"
+    );
 }
 
 #[test]

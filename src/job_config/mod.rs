@@ -98,7 +98,12 @@ pub fn load_effective(
         }
         None => None,
     };
-    Effective::resolve(config.as_ref(), source.as_deref(), language_flag, input_flag)
+    Effective::resolve(
+        config.as_ref(),
+        source.as_deref(),
+        language_flag,
+        input_flag,
+    )
 }
 
 impl JobConfig {
@@ -144,7 +149,10 @@ impl JobConfig {
             self.sentiment_analysis_config.is_some(),
             "sentiment_analysis_config",
         );
-        field(self.topic_detection_config.is_some(), "topic_detection_config");
+        field(
+            self.topic_detection_config.is_some(),
+            "topic_detection_config",
+        );
         field(self.auto_chapters_config.is_some(), "auto_chapters_config");
         field(self.audio_events_config.is_some(), "audio_events_config");
         if let Some(f) = &self.fetch_data {

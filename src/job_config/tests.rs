@@ -19,8 +19,10 @@ fn resolve(text: &str) -> Result<Effective, JobConfigError> {
 
 #[test]
 fn minimal_config_is_accepted() {
-    let c = JobConfig::parse(r#"{"type": "transcription", "transcription_config": {"language": "en"}}"#)
-        .unwrap();
+    let c = JobConfig::parse(
+        r#"{"type": "transcription", "transcription_config": {"language": "en"}}"#,
+    )
+    .unwrap();
     assert_eq!(c.transcription_config.unwrap().language, "en");
     let c = JobConfig::parse(r#"{"type": "transcription"}"#).unwrap();
     assert!(c.transcription_config.is_none());
@@ -57,7 +59,10 @@ fn unknown_fields_are_all_named_with_their_paths() {
         p[2].starts_with("transcription_config.diarisation is not a field"),
         "{p:#?}"
     );
-    assert!(p[2].contains("`diarization`"), "lists the known fields: {p:#?}");
+    assert!(
+        p[2].contains("`diarization`"),
+        "lists the known fields: {p:#?}"
+    );
 }
 
 #[test]
@@ -113,8 +118,13 @@ fn null_means_not_given() {
 #[test]
 fn type_errors_name_the_field_path() {
     let p = problems(r#"{"type": "alignment"}"#);
-    assert!(p[0].starts_with("type: unknown variant `alignment`"), "{p:?}");
-    let p = problems(r#"{"type": "transcription", "transcription_config": {"language": "en", "diarization": "both"}}"#);
+    assert!(
+        p[0].starts_with("type: unknown variant `alignment`"),
+        "{p:?}"
+    );
+    let p = problems(
+        r#"{"type": "transcription", "transcription_config": {"language": "en", "diarization": "both"}}"#,
+    );
     assert!(
         p[0].starts_with("transcription_config.diarization: unknown variant `both`"),
         "{p:?}"
@@ -159,8 +169,10 @@ fn effective_defaults() {
 
 #[test]
 fn language_flag_overrides_the_config() {
-    let c = JobConfig::parse(r#"{"type": "transcription", "transcription_config": {"language": "fr"}}"#)
-        .unwrap();
+    let c = JobConfig::parse(
+        r#"{"type": "transcription", "transcription_config": {"language": "fr"}}"#,
+    )
+    .unwrap();
     let e = Effective::resolve(Some(&c), None, None, None).unwrap();
     assert_eq!(e.language, "fr");
     let e = Effective::resolve(Some(&c), None, Some("en"), None).unwrap();
@@ -200,7 +212,10 @@ fn bad_channel_labels_are_rejected() {
             "channel_diarization_labels": ["A"]}}"#,
     )
     .unwrap_err();
-    assert!(e.to_string().contains("set \"diarization\": \"channel\""), "{e}");
+    assert!(
+        e.to_string().contains("set \"diarization\": \"channel\""),
+        "{e}"
+    );
 }
 
 #[test]
@@ -240,7 +255,10 @@ fn filters_are_resolved_and_checked() {
     .unwrap();
     assert!(e.filters.remove_disfluencies);
     assert_eq!(e.filters.replacements.len(), 2);
-    assert_eq!(e.filters.permitted_marks.as_deref(), Some(&[".".to_string(), "all".to_string()][..]));
+    assert_eq!(
+        e.filters.permitted_marks.as_deref(),
+        Some(&[".".to_string(), "all".to_string()][..])
+    );
     assert_eq!(
         e.echo["transcript_filtering_config"]["replacements"][1]["from"],
         "/^t(wo)$/"
@@ -260,17 +278,26 @@ fn filters_are_resolved_and_checked() {
     assert!(p[1].starts_with(
         "transcription_config.transcript_filtering_config.replacements[0].from: malformed regular expression"
     ));
-    assert!(p[2].starts_with("transcription_config.punctuation_overrides.permitted_marks[1] \"!!\""));
+    assert!(
+        p[2].starts_with("transcription_config.punctuation_overrides.permitted_marks[1] \"!!\"")
+    );
 }
 
 #[test]
 fn file_urls_only() {
-    assert_eq!(file_url("file:///tmp/a.wav").unwrap(), PathBuf::from("/tmp/a.wav"));
+    assert_eq!(
+        file_url("file:///tmp/a.wav").unwrap(),
+        PathBuf::from("/tmp/a.wav")
+    );
     assert_eq!(
         file_url("file://localhost/tmp/a%20b.wav").unwrap(),
         PathBuf::from("/tmp/a b.wav")
     );
-    for bad in ["https://example.org/a.wav", "s3://bucket/a.wav", "HTTP://x/y"] {
+    for bad in [
+        "https://example.org/a.wav",
+        "s3://bucket/a.wav",
+        "HTTP://x/y",
+    ] {
         let e = file_url(bad).unwrap_err();
         assert!(e.contains("never goes to the network"), "{bad}: {e}");
     }
@@ -290,10 +317,14 @@ fn fetch_data_gives_the_input_unless_input_is_given() {
     let c = JobConfig::parse(text).unwrap();
     let e = Effective::resolve(Some(&c), None, None, Some(Path::new("y.wav"))).unwrap_err();
     let msg = e.to_string();
-    assert!(msg.contains("--input y.wav") && msg.contains("fetch_data.url"), "{msg}");
+    assert!(
+        msg.contains("--input y.wav") && msg.contains("fetch_data.url"),
+        "{msg}"
+    );
     let e = resolve(r#"{"type": "transcription", "fetch_data": {"url": "https://x.org/a.wav"}}"#)
         .unwrap_err();
-    assert!(e.problems()[0].starts_with("fetch_data.url \"https://x.org/a.wav\": hark never goes to the network"));
+    assert!(e.problems()[0]
+        .starts_with("fetch_data.url \"https://x.org/a.wav\": hark never goes to the network"));
 }
 
 #[test]
@@ -314,10 +345,16 @@ fn load_names_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("c.json");
     let e = JobConfig::load(&p).unwrap_err().to_string();
-    assert!(e.starts_with(&format!("job config {}: cannot read", p.display())), "{e}");
+    assert!(
+        e.starts_with(&format!("job config {}: cannot read", p.display())),
+        "{e}"
+    );
     std::fs::write(&p, r#"{"type": "transcription", "tracking": {}}"#).unwrap();
     let e = JobConfig::load(&p).unwrap_err().to_string();
-    assert_eq!(e, format!("job config {}: tracking is not supported", p.display()));
+    assert_eq!(
+        e,
+        format!("job config {}: tracking is not supported", p.display())
+    );
     std::fs::write(&p, "{\"type\": }").unwrap();
     let e = JobConfig::load(&p).unwrap_err().to_string();
     assert!(e.contains("invalid JSON at line 1, column 10"), "{e}");

@@ -295,11 +295,7 @@ mod tests {
             remove_disfluencies: true,
             ..Filters::default()
         };
-        let out = apply(
-            sentence("Um , what would you like , hmm ?"),
-            &f,
-            "en",
-        );
+        let out = apply(sentence("Um , what would you like , hmm ?"), &f, "en");
         assert_eq!(text(&out), "What would you like?");
         // Times are kept.
         assert_eq!(out[0].start, 2.0);
@@ -316,7 +312,10 @@ mod tests {
             remove_disfluencies: true,
             ..Filters::default()
         };
-        assert_eq!(text(&apply(sentence("one uh erm two"), &f, "en")), "one two");
+        assert_eq!(
+            text(&apply(sentence("one uh erm two"), &f, "en")),
+            "one two"
+        );
     }
 
     #[test]
