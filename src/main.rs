@@ -41,7 +41,7 @@ fn main() -> std::process::ExitCode {
         Err(e) => {
             eprintln!("hark: error: {e}");
             let code = e.exit_code();
-            tracing::debug!(exit_code = code.code(), "exiting");
+            tracing::debug!(exit_code = code.code(), error = %e, "failed");
             code.into()
         }
     }

@@ -232,3 +232,67 @@ fn terminal_free_empty_stdin_exits_4() {
     // Nothing left behind in TMPDIR.
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn readme_documents_every_exit_code() {
+    let readme = std::fs::read_to_string(repo("README.md")).unwrap();
+    for c in hark::exit::ExitCode::ALL {
+        let row = format!("| {} | {} |", c.code(), c.meaning());
+        assert!(readme.contains(&row), "README lacks {row}");
+    }
+}
+
+fn signal_while_reading_stdin(signal: &str, expected: i32) {
+    use std::process::{Command, Stdio};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hark"))
+        .arg("--license")
+        .arg(valid_license())
+        .env_remove("LICENSE_TOKEN")
+        .env("TMPDIR", tmp.path())
+        .env("ORT_DYLIB_PATH", repo(".ort/libonnxruntime.so"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Feed some audio but never close stdin: hark is busy spooling it.
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, &std::fs::read(repo("samples/digits.wav")).unwrap()[..4096]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let status = Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    assert_eq!(out.status.code(), Some(expected), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains(if expected == 143 { "SIGTERM" } else { "SIGINT" }));
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "TMPDIR not empty");
+}
+
+#[test]
+fn sigterm_exits_143_and_leaves_nothing() {
+    signal_while_reading_stdin("-TERM", 143);
+}
+
+#[test]
+fn sigint_exits_130_and_leaves_nothing() {
+    signal_while_reading_stdin("-INT", 130);
+}
+
+#[test]
+fn logs_go_to_sm_log_dir_when_asked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = tmp.path().join("logs");
+    let out = hark(tmp.path())
+        .env("SM_LOG_DIR", &logs)
+        .env("SM_JOB_ID", "124")
+        .arg("--license")
+        .arg(valid_license())
+        .args(["--input", "/no/such/audio.wav"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let log = std::fs::read_to_string(logs.join("124/hark.log")).unwrap();
+    assert!(log.contains("license ok"), "{log}");
+}
