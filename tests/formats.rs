@@ -8,6 +8,8 @@
 //! (a new model), rewrite them with `HARK_BLESS=1 cargo test --test formats`
 //! and review the diff.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

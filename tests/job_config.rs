@@ -4,6 +4,8 @@
 //! license (so the license is checked for the config's language), and takes
 //! its input from `fetch_data.url` (file:// only).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

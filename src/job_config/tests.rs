@@ -1,5 +1,7 @@
 //! Unit tests for job config parsing, checking and resolution.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use super::*;
 
 fn problems(text: &str) -> Vec<String> {

@@ -175,13 +175,13 @@ fn remove_disfluencies(items: Vec<Item>, language: &str) -> Vec<Item> {
                     iter.next();
                 }
                 // "like, hmm?": the sentence end stays, the comma before goes.
-                Some(next) if next.kind == ItemKind::Punctuation => {
-                    if out
-                        .last()
-                        .is_some_and(|p| p.kind == ItemKind::Punctuation && !p.is_eos)
-                    {
-                        out.pop();
-                    }
+                Some(next)
+                    if next.kind == ItemKind::Punctuation
+                        && out
+                            .last()
+                            .is_some_and(|p| p.kind == ItemKind::Punctuation && !p.is_eos) =>
+                {
+                    out.pop();
                 }
                 _ => {}
             }
@@ -228,6 +228,7 @@ fn replace(items: Vec<Item>, replacements: &[Replacement]) -> Vec<Item> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -170,6 +170,7 @@ pub fn render_vtt(t: &Transcript) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
