@@ -104,7 +104,7 @@ impl Chunker {
     pub fn push(&mut self, samples: &[f32]) -> Vec<Chunk> {
         for &s in samples {
             self.buf.push(s);
-            if self.buf.len() % FRAME == 0 {
+            if self.buf.len().is_multiple_of(FRAME) {
                 self.on_frame();
             }
         }

@@ -1,6 +1,8 @@
 //! The binary's contract: exit codes, one clear stderr line, empty stdout on
 //! failure. Each test runs the real binary in a fresh temp dir.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::*;
@@ -258,16 +260,38 @@ fn signal_while_reading_stdin(signal: &str, expected: i32) {
         .unwrap();
     // Feed some audio but never close stdin: hark is busy spooling it.
     let mut stdin = child.stdin.take().unwrap();
-    std::io::Write::write_all(&mut stdin, &std::fs::read(repo("samples/digits.wav")).unwrap()[..4096]).unwrap();
+    std::io::Write::write_all(
+        &mut stdin,
+        &std::fs::read(repo("samples/digits.wav")).unwrap()[..4096],
+    )
+    .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(500));
-    let status = Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
     drop(stdin);
-    assert_eq!(out.status.code(), Some(expected), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(expected),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.stdout.is_empty());
-    assert!(String::from_utf8_lossy(&out.stderr).contains(if expected == 143 { "SIGTERM" } else { "SIGINT" }));
-    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "TMPDIR not empty");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(if expected == 143 {
+            "SIGTERM"
+        } else {
+            "SIGINT"
+        })
+    );
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        0,
+        "TMPDIR not empty"
+    );
 }
 
 #[test]

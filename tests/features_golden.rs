@@ -1,6 +1,8 @@
 //! Golden test: hark's filterbank against kaldi-native-fbank 1.23.0 (the front
 //! end sherpa-onnx uses), on data written by `scripts/make-fbank-golden`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use hark::model::features::{num_frames, Fbank};
 
 fn read_fixture(name: &str) -> Vec<u8> {

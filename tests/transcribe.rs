@@ -2,6 +2,8 @@
 //! output validates against the Speechmatics OpenAPI schema, stdin equals a
 //! file, and the transcript does not depend on --parallel.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::Path;
@@ -148,7 +150,10 @@ fn every_shared_audio_file_transcribes_or_fails_with_exit_4() {
     let Some(dir) = shared("audio") else { return };
     let mut files = Vec::new();
     for sub in std::fs::read_dir(&dir).unwrap().filter_map(Result::ok) {
-        for f in std::fs::read_dir(sub.path()).unwrap().filter_map(Result::ok) {
+        for f in std::fs::read_dir(sub.path())
+            .unwrap()
+            .filter_map(Result::ok)
+        {
             let p = f.path();
             let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
             if !matches!(ext, "md" | "tsv" | "txt") {
@@ -157,10 +162,18 @@ fn every_shared_audio_file_transcribes_or_fails_with_exit_4() {
         }
     }
     files.sort();
-    assert!(files.len() >= 20, "only {} files under {}", files.len(), dir.display());
+    assert!(
+        files.len() >= 20,
+        "only {} files under {}",
+        files.len(),
+        dir.display()
+    );
     let tmp = tempfile::tempdir().unwrap();
     for f in &files {
-        let out = transcribe(tmp.path(), f).args(["--parallel", "2"]).output().unwrap();
+        let out = transcribe(tmp.path(), f)
+            .args(["--parallel", "2"])
+            .output()
+            .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         match out.status.code() {
             Some(0) => {
@@ -170,11 +183,19 @@ fn every_shared_audio_file_transcribes_or_fails_with_exit_4() {
             }
             Some(4) => {
                 let name = f.file_name().unwrap().to_string_lossy();
-                assert!(err.lines().next().unwrap_or("").contains(&*name), "{}: {err}", f.display());
+                assert!(
+                    err.lines().next().unwrap_or("").contains(&*name),
+                    "{}: {err}",
+                    f.display()
+                );
             }
             other => panic!("{}: exit {other:?}: {err}", f.display()),
         }
         eprintln!("{}: exit {:?}", f.display(), out.status.code());
     }
-    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "TMPDIR not empty");
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        0,
+        "TMPDIR not empty"
+    );
 }

@@ -91,8 +91,8 @@ pub fn word_errors(reference: &[String], hypothesis: &[String]) -> (usize, usize
             row
         })
         .collect();
-    for j in 0..=m {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=n {
         for j in 1..=m {
