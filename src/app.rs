@@ -1,9 +1,11 @@
 //! The application: runs a subcommand, or a transcription from start to end.
 //!
 //! Order matters and is part of the contract: options are validated, then the
-//! job config is read (it may set the language), then the license is checked before any audio is read or the model loaded, then the
-//! input is opened and probed (so bad input fails fast), then the model is
-//! loaded and the pipeline runs; stdout is written only on success.
+//! job config is read (it may set the language), then the license is checked
+//! before any audio is read or the model loaded, then the input is opened and
+//! probed (so bad input fails fast), then the model is loaded and the pipeline
+//! runs; transcript filters apply before output; stdout is written only on
+//! success.
 //!
 //! May import every stage; nothing imports it but `main`.
 
