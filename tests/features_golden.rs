@@ -1,5 +1,5 @@
-//! Golden test: hark's filterbank against kaldi-native-fbank 1.23.0 (the front
-//! end sherpa-onnx uses), on data written by `scripts/make-fbank-golden`.
+//! Golden test: hark's filterbank against kaldi-native-fbank 1.23.0 with the
+//! options sherpa-onnx uses for NeMo CTC models (Hann window, 0-8000 Hz), on data written by `scripts/make-fbank-golden`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -27,14 +27,14 @@ fn fbank_matches_kaldi_native_fbank() {
     assert_eq!(num_frames(samples.len()), expected.len() / 80);
     assert_eq!(got.len(), expected.len(), "frame count differs");
 
-    // Tolerance: log-mel values agree to 1e-3 absolute where the band has
-    // energy; floored (silent) bins must both sit at ln(f32::EPSILON).
+    // Tolerance: 1e-3 absolute in log-mel (0.1 % in energy).
     let mut worst = 0.0f32;
     for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
         let d = (g - e).abs();
+        let tolerance = 1e-3;
         worst = worst.max(d);
         assert!(
-            d < 2e-3,
+            d < tolerance,
             "frame {} bin {}: hark {g}, kaldi-native-fbank {e}",
             i / 80,
             i % 80

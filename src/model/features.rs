@@ -1,10 +1,12 @@
 //! The acoustic front end: 16 kHz samples → 80-bin log-mel filterbank frames.
 //!
-//! This is the front end sherpa-onnx uses for NeMo CTC models, i.e.
+//! This is the front end sherpa-onnx (2.0.1) uses for NeMo CTC models, i.e.
 //! kaldi-native-fbank with `snip_edges = false`, no dither, no DC-offset
-//! removal, pre-emphasis 0.97, the Povey window, a 512-point FFT, power
-//! spectrum, librosa-style (Slaney) mel filters from 0 Hz to Nyquist − 400 Hz
-//! with Slaney area normalisation, and `ln(max(energy, f32::EPSILON))`.
+//! removal, pre-emphasis 0.97, a periodic Hann window, a 512-point FFT, power
+//! spectrum, librosa-style (Slaney) mel filters from 0 Hz to Nyquist with
+//! Slaney area normalisation, and `ln(max(energy, f32::EPSILON))`. (It was
+//! measured, not read: probe models run through sherpa-onnx showed the Hann
+//! window and the full-band filters; see `models/digits-en/README.md`.)
 //! Optionally followed by NeMo's `per_feature` normalisation. A golden test
 //! (`tests/features_golden.rs`) compares it with kaldi-native-fbank itself.
 //!
@@ -54,11 +56,11 @@ pub fn num_frames(num_samples: usize) -> usize {
     (num_samples + FRAME_SHIFT / 2) / FRAME_SHIFT
 }
 
-fn mel_slaney(hz: f32) -> f32 {
-    let f_sp = 200.0f32 / 3.0;
-    let min_log_hz = 1000.0f32;
+fn mel_slaney(hz: f64) -> f64 {
+    let f_sp = 200.0f64 / 3.0;
+    let min_log_hz = 1000.0f64;
     let min_log_mel = min_log_hz / f_sp;
-    let logstep = 6.4f32.ln() / 27.0;
+    let logstep = 6.4f64.ln() / 27.0;
     if hz >= min_log_hz {
         min_log_mel + (hz / min_log_hz).ln() / logstep
     } else {
@@ -66,11 +68,11 @@ fn mel_slaney(hz: f32) -> f32 {
     }
 }
 
-fn inv_mel_slaney(mel: f32) -> f32 {
-    let f_sp = 200.0f32 / 3.0;
-    let min_log_hz = 1000.0f32;
+fn inv_mel_slaney(mel: f64) -> f64 {
+    let f_sp = 200.0f64 / 3.0;
+    let min_log_hz = 1000.0f64;
     let min_log_mel = min_log_hz / f_sp;
-    let logstep = 6.4f32.ln() / 27.0;
+    let logstep = 6.4f64.ln() / 27.0;
     if mel >= min_log_mel {
         min_log_hz * (logstep * (mel - min_log_mel)).exp()
     } else {
@@ -81,27 +83,28 @@ fn inv_mel_slaney(mel: f32) -> f32 {
 impl Fbank {
     /// Builds an extractor with `num_bins` mel bins (80 for NeMo models).
     pub fn new(num_bins: usize) -> Fbank {
-        let a = 2.0 * std::f64::consts::PI / (FRAME_LENGTH as f64 - 1.0);
+        // kaldi-native-fbank's "hann" is the periodic Hann window (2πi/N).
+        let a = 2.0 * std::f64::consts::PI / FRAME_LENGTH as f64;
         let window = (0..FRAME_LENGTH)
-            .map(|i| (0.5 - 0.5 * (a * i as f64).cos()).powf(0.85) as f32)
+            .map(|i| (0.5 - 0.5 * (a * i as f64).cos()) as f32)
             .collect();
 
-        let sample_freq = SAMPLE_RATE as f32;
-        let low = 0.0f32;
-        let high = 0.5 * sample_freq - 400.0;
-        let bin_width = sample_freq / FFT_SIZE as f32;
+        let sample_freq = f64::from(SAMPLE_RATE);
+        let low = 0.0f64;
+        let high = 0.5 * sample_freq;
+        let bin_width = sample_freq / FFT_SIZE as f64;
         let mel_low = mel_slaney(low);
         let mel_high = mel_slaney(high);
-        let delta = (mel_high - mel_low) / (num_bins as f32 + 1.0);
+        let delta = (mel_high - mel_low) / (num_bins as f64 + 1.0);
         let mut mel = Vec::with_capacity(num_bins);
         for bin in 0..num_bins {
-            let left = inv_mel_slaney(mel_low + bin as f32 * delta);
-            let center = inv_mel_slaney(mel_low + (bin as f32 + 1.0) * delta);
-            let right = inv_mel_slaney(mel_low + (bin as f32 + 2.0) * delta);
+            let left = inv_mel_slaney(mel_low + bin as f64 * delta);
+            let center = inv_mel_slaney(mel_low + (bin as f64 + 1.0) * delta);
+            let right = inv_mel_slaney(mel_low + (bin as f64 + 2.0) * delta);
             let mut first = None;
             let mut weights = Vec::new();
             for i in 0..=FFT_SIZE / 2 {
-                let hz = bin_width * i as f32;
+                let hz = bin_width * i as f64;
                 if hz > left && hz < right {
                     let w = if hz <= center {
                         (hz - left) / (center - left)
@@ -109,7 +112,7 @@ impl Fbank {
                         (right - hz) / (right - center)
                     };
                     first.get_or_insert(i);
-                    weights.push(w * 2.0 / (right - left));
+                    weights.push((w * 2.0 / (right - left)) as f32);
                 }
             }
             mel.push((first.unwrap_or(0), weights));
@@ -235,7 +238,7 @@ mod tests {
 
     #[test]
     fn mel_scale_round_trips() {
-        for hz in [0.0f32, 300.0, 999.0, 1000.0, 4000.0, 7600.0] {
+        for hz in [0.0f64, 300.0, 999.0, 1000.0, 4000.0, 7600.0] {
             let back = inv_mel_slaney(mel_slaney(hz));
             assert!((back - hz).abs() < 0.05 * hz.max(1.0), "{hz} -> {back}");
         }
@@ -254,8 +257,8 @@ mod tests {
                 (0, f32::MIN),
                 |acc, (i, &v)| if v > acc.1 { (i, v) } else { acc },
             );
-        // 1 kHz in Slaney mel = 15; bins are spaced (mel(7600)) / 81 apart.
-        let expected = (mel_slaney(1000.0) / (mel_slaney(7600.0) / 81.0)).round() as usize - 1;
+        // 1 kHz in Slaney mel = 15; bins are spaced mel(8000) / 81 apart.
+        let expected = (mel_slaney(1000.0) / (mel_slaney(8000.0) / 81.0)).round() as usize - 1;
         assert!(
             argmax.abs_diff(expected) <= 1,
             "argmax {argmax}, expected {expected}"
