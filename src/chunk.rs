@@ -138,7 +138,9 @@ impl Chunker {
         self.silent_run = if speech { 0 } else { self.silent_run + 1 };
 
         let len = self.frames.len();
-        let has_speech = self.frames.iter().any(|f| f.1);
+        // `silent_run` counts the trailing silent frames, so any speech frame
+        // lies before them: O(1) instead of a scan of the whole buffer per frame.
+        let has_speech = len > self.silent_run;
         let pause = self.silent_run >= MIN_PAUSE_FRAMES && len >= self.target_frames;
         let long_pause = self.silent_run >= LONG_PAUSE_FRAMES && has_speech;
         if pause || long_pause {

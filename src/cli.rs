@@ -64,7 +64,7 @@ pub struct Cli {
     pub language: Option<String>,
 
     /// Number of parallel workers (default 1; clamped to the available cores).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub parallel: Option<String>,
 
     /// Transcript format written to stdout.

@@ -41,9 +41,11 @@ impl Verbosity {
 
     fn directive(self) -> &'static str {
         match self {
-            Verbosity::Quiet => "error",
-            Verbosity::Normal => "warn",
-            Verbosity::Verbose => "hark=info,warn",
+            // symphonia reports probing and packet errors through `log` at
+            // error level; hark turns them into its own one-line errors.
+            Verbosity::Quiet => "error,symphonia=off",
+            Verbosity::Normal => "warn,symphonia=off",
+            Verbosity::Verbose => "hark=info,warn,symphonia=off",
             Verbosity::Debug => "hark=debug,info",
             Verbosity::Trace => "hark=trace,debug",
         }

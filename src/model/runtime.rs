@@ -51,10 +51,26 @@ pub fn environment() -> Result<&'static ort::environment::Environment, ModelErro
         tracing::debug!(path = %path.display(), "loading ONNX Runtime");
         let builder = ort::init_from(&path)
             .map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", path.display()))?;
-        builder
+        // Telemetry off: hark is offline. ONNX Runtime's telemetry client also
+        // writes a session file (`.ses`) into $TMPDIR when the environment is
+        // created, before telemetry can be disabled; point TMPDIR at a private
+        // directory for that moment and remove it, so nothing outlives the job.
+        let scratch = tempfile::tempdir().ok();
+        let saved = std::env::var_os("TMPDIR");
+        if let Some(dir) = &scratch {
+            std::env::set_var("TMPDIR", dir.path());
+        }
+        let env = builder
             .with_name("hark")
+            .with_telemetry(false)
             .build()
-            .map_err(|e| format!("cannot create the ONNX Runtime environment: {e}"))
+            .map_err(|e| format!("cannot create the ONNX Runtime environment: {e}"));
+        match saved {
+            Some(v) => std::env::set_var("TMPDIR", v),
+            None => std::env::remove_var("TMPDIR"),
+        }
+        drop(scratch);
+        env
     });
     env.as_ref().map_err(|e| ModelError::Runtime(e.clone()))
 }
