@@ -1,7 +1,7 @@
 //! The binary's contract: exit codes, one clear stderr line, empty stdout on
 //! failure. Each test runs the real binary in a fresh temp dir.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure
 
 mod common;
 

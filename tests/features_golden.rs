@@ -1,7 +1,7 @@
 //! Golden test: hark's filterbank against kaldi-native-fbank 1.23.0 with the
 //! options sherpa-onnx uses for NeMo CTC models (Hann window, 0-8000 Hz), on data written by `scripts/make-fbank-golden`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure
 
 use hark::model::features::{num_frames, Fbank};
 

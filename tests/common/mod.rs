@@ -1,6 +1,7 @@
 //! Shared helpers for hark's integration tests: run the real binary in a
 //! clean environment, find fixtures and `../shared`.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure
 
 use std::path::{Path, PathBuf};
 
