@@ -1,9 +1,11 @@
 //! The application: runs a subcommand, or a transcription from start to end.
 //!
 //! Order matters and is part of the contract: options are validated, then the
-//! license is checked before any audio is read or the model loaded, then the
-//! input is opened and probed (so bad input fails fast), then the model is
-//! loaded and the pipeline runs; stdout is written only on success.
+//! job config is read (it may set the language), then the license is checked
+//! before any audio is read or the model loaded, then the input is opened and
+//! probed (so bad input fails fast), then the model is loaded and the pipeline
+//! runs; transcript filters apply before output; stdout is written only on
+//! success.
 //!
 //! May import every stage; nothing imports it but `main`.
 
@@ -12,9 +14,10 @@ use std::path::Path;
 
 use crate::cli::{Cli, Command};
 use crate::error::Error;
+use crate::job_config;
 use crate::license::{self, Entitlement, Feature};
 use crate::model::{self, Family};
-use crate::options::{Options, DEFAULT_INPUT, DEFAULT_LICENSE};
+use crate::options::{Options, DEFAULT_INPUT, DEFAULT_JOB_CONFIG, DEFAULT_LICENSE};
 use crate::pipeline::{self, Plan};
 use crate::profile::Stage;
 use crate::transcript::{self, Transcript};
@@ -45,7 +48,14 @@ fn load_model(opts: &Options) -> Result<Box<dyn Family>, Error> {
 
 fn transcribe(opts: &Options) -> Result<(), Error> {
     let started = std::time::Instant::now();
-    let language = opts.language.clone().unwrap_or_else(|| "en".to_string());
+    // 0. Job config: it may set the language the license must cover.
+    let job = job_config::load_effective(
+        opts.job_config.as_deref(),
+        Path::new(DEFAULT_JOB_CONFIG),
+        opts.language.as_deref(),
+        opts.input.as_deref(),
+    )?;
+    let language = job.language.clone();
 
     // 1. License, before anything else is read.
     let now = time::OffsetDateTime::now_utc();
@@ -68,7 +78,7 @@ fn transcribe(opts: &Options) -> Result<(), Error> {
     // 2. Input, probed before the model loads so bad input fails fast.
     let job_created = transcript::now_rfc3339();
     let input = input::open(
-        opts.input.as_deref(),
+        opts.input.as_deref().or(job.input_url.as_deref()),
         Path::new(DEFAULT_INPUT),
         std::io::stdin().is_terminal(),
     )?;
@@ -95,8 +105,8 @@ fn transcribe(opts: &Options) -> Result<(), Error> {
     let plan = Plan {
         workers: opts.workers,
         intra_threads: opts.intra_threads,
-        per_channel: false,
-        channel_labels: Vec::new(),
+        per_channel: job.per_channel(),
+        channel_labels: job.channel_labels.clone(),
     };
     tracing::info!(
         workers = plan.workers,
@@ -116,18 +126,15 @@ fn transcribe(opts: &Options) -> Result<(), Error> {
                 created_at: job_created,
             },
             created_at: transcript::now_rfc3339(),
-            transcription_config: serde_json::json!({
-                "language": language,
-                "diarization": "none",
-            }),
+            transcription_config: job.echo.clone(),
             language_pack: transcript::language_pack(&language),
             language: language.clone(),
             notes: vec![(
                 "license_days_remaining".to_string(),
                 serde_json::json!(lic.days_remaining(now)),
             )],
-            items: rec.items,
-            subtitles: transcript::subtitles::Layout::default(),
+            items: transcript::filter::apply(rec.items, &job.filters, &language),
+            subtitles: job.srt,
         };
         if let Some(dir) = &opts.all_formats {
             output::write_all_formats(&t, dir)?;

@@ -8,6 +8,7 @@
 use crate::audio::AudioError;
 use crate::exit::ExitCode;
 use crate::input::InputError;
+use crate::job_config::JobConfigError;
 use crate::license::LicenseError;
 use crate::model::ModelError;
 
@@ -17,6 +18,9 @@ pub enum Error {
     /// A bad flag, flag value or job config (exit 2).
     #[error("{0}")]
     Usage(String),
+    /// The job config is unreadable, malformed or asks for what hark does not do (exit 2).
+    #[error("{0}")]
+    JobConfig(#[from] JobConfigError),
     /// License missing, invalid, expired or not entitled (exit 3).
     #[error("license: {0}")]
     License(#[from] LicenseError),
@@ -44,7 +48,7 @@ impl Error {
     /// The process exit status for this error.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Error::Usage(_) => ExitCode::Usage,
+            Error::Usage(_) | Error::JobConfig(_) => ExitCode::Usage,
             Error::License(e) if e.is_usage() => ExitCode::Usage,
             Error::License(_) => ExitCode::License,
             Error::Input(InputError::NoInput) => ExitCode::Usage,

@@ -7,9 +7,10 @@
 //! ONNX session, decoder) → transcript (json-v2, txt, srt, vtt) → output
 //! ```
 //!
-//! [`pipeline`] runs the stages; [`app`] orders the whole run (options,
-//! license, input, model, pipeline, output); [`exit`] holds the exit-code
-//! table; [`error`] wraps each stage's error into one type.
+//! [`pipeline`] runs the stages; [`app`] orders the whole run (options, job
+//! config, license, input, model, pipeline, output); [`job_config`] reads the
+//! Speechmatics job config; [`exit`] holds the exit-code table; [`error`]
+//! wraps each stage's error into one type.
 
 pub mod app;
 pub mod audio;
@@ -18,6 +19,7 @@ pub mod cli;
 pub mod error;
 pub mod exit;
 pub mod input;
+pub mod job_config;
 pub mod license;
 pub mod logging;
 pub mod model;

@@ -6,6 +6,7 @@
 //!
 //! Imports nothing from the rest of hark.
 
+pub mod filter;
 pub mod json_v2;
 pub mod subtitles;
 pub mod txt;

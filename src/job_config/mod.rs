@@ -1,0 +1,693 @@
+//! The Speechmatics job config (`--job-config PATH`, else `/config.json`):
+//! loaded, checked, and resolved into the settings hark acts on.
+//!
+//! [`schema`] mirrors the full `JobConfig` of the batch API. Loading is
+//! strict, so a config never means something other than what it says:
+//!
+//! - malformed JSON is an error with its line and column;
+//! - a field the schema does not have is an error naming its path
+//!   (`transcription_config.diarisation`), every such field at once;
+//! - a field the schema has but hark does not implement is an error naming
+//!   its path (`transcription_config.enable_entities is not supported`), as is
+//!   a value hark does not implement (`diarization: speaker`);
+//! - explicit `null` means "not given".
+//!
+//! What hark implements: `type: transcription`; `transcription_config.language`;
+//! `diarization: none | channel` with `channel_diarization_labels` (channels
+//! beyond the labels given are labelled `channel_N`; labels beyond the
+//! channels are unused); `transcript_filtering_config.{replacements,
+//! remove_disfluencies}` (disfluencies: English only);
+//! `punctuation_overrides.permitted_marks`; `output_config.srt_overrides`;
+//! `fetch_data.url` with a `file://` URL (hark never goes to the network).
+//!
+//! The config is only read, never written, so it may sit on a read-only
+//! mount or a tmpfs in a `--read-only` container.
+//!
+//! Imports: `transcript` (subtitle layout, filters).
+
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use crate::transcript::filter::{Filters, Replacement};
+use crate::transcript::subtitles::Layout;
+pub use schema::{Diarization, JobConfig};
+
+/// The language used when neither `--language` nor the config gives one.
+pub const DEFAULT_LANGUAGE: &str = "en";
+
+/// Why a job config cannot be used. Every variant is a usage error (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum JobConfigError {
+    /// The file cannot be read.
+    #[error("job config {path}: cannot read: {reason}")]
+    Read {
+        /// The config file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The file is not well-formed JSON.
+    #[error("job config {path}: invalid JSON at line {line}, column {column}: {reason}")]
+    Syntax {
+        /// The config file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Well-formed JSON that is not an acceptable job config; each problem
+    /// names the field path.
+    #[error("job config {path}: {}", .problems.join("; "))]
+    Invalid {
+        /// The config file.
+        path: PathBuf,
+        /// One message per problem, each starting with the field path.
+        problems: Vec<String>,
+    },
+    /// The config and a flag disagree.
+    #[error("{0}")]
+    Conflict(String),
+}
+
+/// The config file to use: `flag` if given, else `default` if it exists.
+pub fn locate(flag: Option<&Path>, default: &Path) -> Option<PathBuf> {
+    match flag {
+        Some(p) => Some(p.to_path_buf()),
+        None => default.exists().then(|| default.to_path_buf()),
+    }
+}
+
+/// Locates ([`locate`]), loads and resolves the job config: what `app` calls.
+pub fn load_effective(
+    flag: Option<&Path>,
+    default: &Path,
+    language_flag: Option<&str>,
+    input_flag: Option<&Path>,
+) -> Result<Effective, JobConfigError> {
+    let source = locate(flag, default);
+    let config = match &source {
+        Some(path) => {
+            tracing::info!(job_config = %path.display(), "reading job config");
+            Some(JobConfig::load(path)?)
+        }
+        None => None,
+    };
+    Effective::resolve(
+        config.as_ref(),
+        source.as_deref(),
+        language_flag,
+        input_flag,
+    )
+}
+
+impl JobConfig {
+    /// Reads and parses the config at `path`, rejecting unknown and
+    /// unsupported fields.
+    pub fn load(path: &Path) -> Result<JobConfig, JobConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| JobConfigError::Read {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        JobConfig::parse(&text).map_err(|e| e.at(path))
+    }
+
+    /// Parses config text (see [`JobConfig::load`]); errors name no file.
+    pub fn parse(text: &str) -> Result<JobConfig, JobConfigError> {
+        let config = parse_typed(text)?;
+        let problems = config.unsupported();
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(invalid(problems))
+        }
+    }
+
+    /// One message per field (or value) that hark does not implement.
+    pub fn unsupported(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut field = |present: bool, path: &str| {
+            if present {
+                out.push(format!("{path} is not supported"));
+            }
+        };
+        field(self.fetch_text.is_some(), "fetch_text");
+        field(self.notification_config.is_some(), "notification_config");
+        field(self.tracking.is_some(), "tracking");
+        field(self.translation_config.is_some(), "translation_config");
+        field(
+            self.language_identification_config.is_some(),
+            "language_identification_config",
+        );
+        field(self.summarization_config.is_some(), "summarization_config");
+        field(
+            self.sentiment_analysis_config.is_some(),
+            "sentiment_analysis_config",
+        );
+        field(
+            self.topic_detection_config.is_some(),
+            "topic_detection_config",
+        );
+        field(self.auto_chapters_config.is_some(), "auto_chapters_config");
+        field(self.audio_events_config.is_some(), "audio_events_config");
+        if let Some(f) = &self.fetch_data {
+            field(f.auth_headers.is_some(), "fetch_data.auth_headers");
+        }
+        if let Some(tc) = &self.transcription_config {
+            let p = |f: &str| format!("transcription_config.{f}");
+            field(tc.domain.is_some(), &p("domain"));
+            field(tc.output_locale.is_some(), &p("output_locale"));
+            field(tc.model.is_some(), &p("model"));
+            field(tc.operating_point.is_some(), &p("operating_point"));
+            field(tc.additional_vocab.is_some(), &p("additional_vocab"));
+            field(tc.enable_entities.is_some(), &p("enable_entities"));
+            field(tc.max_delay_mode.is_some(), &p("max_delay_mode"));
+            field(
+                tc.audio_filtering_config.is_some(),
+                &p("audio_filtering_config"),
+            );
+            field(
+                tc.speaker_diarization_config.is_some(),
+                &p("speaker_diarization_config"),
+            );
+            if let Some(po) = &tc.punctuation_overrides {
+                field(
+                    po.sensitivity.is_some(),
+                    &p("punctuation_overrides.sensitivity"),
+                );
+            }
+            if let Some(d) = tc.diarization.filter(|d| *d == Diarization::Speaker) {
+                out.push(format!(
+                    "transcription_config.diarization {:?} is not supported (hark supports \"none\" and \"channel\")",
+                    d.as_str()
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// The settings hark runs with, after the config, the flags and the defaults.
+#[derive(Clone, Debug)]
+pub struct Effective {
+    /// The config file read, if any.
+    pub source: Option<PathBuf>,
+    /// Language code: `--language`, else the config's, else `en`.
+    pub language: String,
+    /// `none` or `channel`.
+    pub diarization: Diarization,
+    /// Labels for channel diarization, as given (may be fewer than channels).
+    pub channel_labels: Vec<String>,
+    /// Subtitle layout (`output_config.srt_overrides`).
+    pub srt: Layout,
+    /// Transcript filters (replacements, disfluencies, permitted marks).
+    pub filters: Filters,
+    /// The input from `fetch_data.url`, when `--input` is not given.
+    pub input_url: Option<PathBuf>,
+    /// The effective `transcription_config`, echoed in json-v2 metadata.
+    pub echo: Value,
+}
+
+impl Effective {
+    /// Resolves `config` (if any) with the `--language` and `--input` flags.
+    pub fn resolve(
+        config: Option<&JobConfig>,
+        source: Option<&Path>,
+        language_flag: Option<&str>,
+        input_flag: Option<&Path>,
+    ) -> Result<Effective, JobConfigError> {
+        let fail = |problems: Vec<String>| match source {
+            Some(path) => invalid(problems).at(path),
+            None => invalid(problems),
+        };
+        let tc = config.and_then(|c| c.transcription_config.as_ref());
+        let language = match (language_flag, tc) {
+            (Some(l), _) => l.to_string(),
+            (None, Some(tc)) => tc.language.clone(),
+            (None, None) => DEFAULT_LANGUAGE.to_string(),
+        };
+        let mut problems = Vec::new();
+        if language.trim().is_empty() {
+            problems.push("transcription_config.language is empty".to_string());
+        }
+        let diarization = tc.and_then(|t| t.diarization).unwrap_or(Diarization::None);
+        let labels = tc
+            .and_then(|t| t.channel_diarization_labels.clone())
+            .unwrap_or_default();
+        problems.extend(check_labels(&labels, diarization));
+        let (filters, filter_problems) = filters(tc, &language);
+        problems.extend(filter_problems);
+        let (srt, srt_problems) = layout(config.and_then(|c| c.output_config.as_ref()));
+        problems.extend(srt_problems);
+        let input_url = match config.and_then(|c| c.fetch_data.as_ref()) {
+            Some(f) => match file_url(&f.url) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    problems.push(format!("fetch_data.url {:?}: {e}", f.url));
+                    None
+                }
+            },
+            None => None,
+        };
+        if !problems.is_empty() {
+            return Err(fail(problems));
+        }
+        if let (Some(flag), Some(url)) = (input_flag, &input_url) {
+            return Err(JobConfigError::Conflict(format!(
+                "--input {} and the job config's fetch_data.url ({}) both name the input: give only one",
+                flag.display(),
+                url.display()
+            )));
+        }
+        let echo = echo(tc, &language, diarization, &labels);
+        Ok(Effective {
+            source: source.map(Path::to_path_buf),
+            language,
+            diarization,
+            channel_labels: labels,
+            srt,
+            filters,
+            input_url,
+            echo,
+        })
+    }
+
+    /// Whether each channel is transcribed on its own.
+    pub fn per_channel(&self) -> bool {
+        self.diarization == Diarization::Channel
+    }
+}
+
+fn check_labels(labels: &[String], diarization: Diarization) -> Vec<String> {
+    const PATH: &str = "transcription_config.channel_diarization_labels";
+    let mut out = Vec::new();
+    if !labels.is_empty() && diarization != Diarization::Channel {
+        out.push(format!(
+            "{PATH} is given but diarization is {:?}: set \"diarization\": \"channel\"",
+            diarization.as_str()
+        ));
+    }
+    for (i, l) in labels.iter().enumerate() {
+        let ok = !l.is_empty()
+            && l.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_');
+        if !ok {
+            out.push(format!(
+                "{PATH}[{i}] {l:?} is not a valid label (letters, digits, '.' and '_' only)"
+            ));
+        }
+        if labels[..i].contains(l) {
+            out.push(format!("{PATH}[{i}] {l:?} repeats an earlier label"));
+        }
+    }
+    out
+}
+
+fn filters(tc: Option<&schema::TranscriptionConfig>, language: &str) -> (Filters, Vec<String>) {
+    let mut problems = Vec::new();
+    let mut f = Filters::default();
+    let Some(tc) = tc else {
+        return (f, problems);
+    };
+    if let Some(tf) = &tc.transcript_filtering_config {
+        const PATH: &str = "transcription_config.transcript_filtering_config";
+        f.remove_disfluencies = tf.remove_disfluencies.unwrap_or(false);
+        if f.remove_disfluencies && language != "en" {
+            problems.push(format!(
+                "{PATH}.remove_disfluencies is supported for English (\"en\") only, not {language:?}"
+            ));
+        }
+        for (i, r) in tf.replacements.iter().flatten().enumerate() {
+            match Replacement::new(&r.from, &r.to) {
+                Ok(rep) => f.replacements.push(rep),
+                Err(e) => problems.push(format!("{PATH}.replacements[{i}].from: {e}")),
+            }
+        }
+    }
+    if let Some(marks) = tc
+        .punctuation_overrides
+        .as_ref()
+        .and_then(|p| p.permitted_marks.as_ref())
+    {
+        for (i, m) in marks.iter().enumerate() {
+            if m != "all" && m.chars().count() != 1 {
+                problems.push(format!(
+                    "transcription_config.punctuation_overrides.permitted_marks[{i}] {m:?} is not one character or \"all\""
+                ));
+            }
+        }
+        f.permitted_marks = Some(marks.clone());
+    }
+    (f, problems)
+}
+
+fn layout(oc: Option<&schema::OutputConfig>) -> (Layout, Vec<String>) {
+    let mut layout = Layout::default();
+    let mut problems = Vec::new();
+    let Some(srt) = oc.and_then(|o| o.srt_overrides.as_ref()) else {
+        return (layout, problems);
+    };
+    let mut take = |value: Option<i64>, name: &str, slot: &mut usize| {
+        if let Some(v) = value {
+            match usize::try_from(v) {
+                Ok(n) if n >= 1 => *slot = n,
+                _ => problems.push(format!(
+                    "output_config.srt_overrides.{name} must be at least 1, not {v}"
+                )),
+            }
+        }
+    };
+    take(
+        srt.max_line_length,
+        "max_line_length",
+        &mut layout.max_line_length,
+    );
+    take(srt.max_lines, "max_lines", &mut layout.max_lines);
+    (layout, problems)
+}
+
+/// The effective `transcription_config` as hark echoes it: the config's
+/// implemented fields with the language actually used.
+fn echo(
+    tc: Option<&schema::TranscriptionConfig>,
+    language: &str,
+    diarization: Diarization,
+    labels: &[String],
+) -> Value {
+    let mut v = json!({
+        "language": language,
+        "diarization": diarization.as_str(),
+    });
+    if !labels.is_empty() {
+        v["channel_diarization_labels"] = json!(labels);
+    }
+    if let Some(tf) = tc.and_then(|t| t.transcript_filtering_config.as_ref()) {
+        let mut f = serde_json::Map::new();
+        if let Some(r) = tf.remove_disfluencies {
+            f.insert("remove_disfluencies".into(), json!(r));
+        }
+        if let Some(reps) = &tf.replacements {
+            let reps: Vec<Value> = reps
+                .iter()
+                .map(|r| json!({"from": r.from, "to": r.to}))
+                .collect();
+            f.insert("replacements".into(), Value::Array(reps));
+        }
+        v["transcript_filtering_config"] = Value::Object(f);
+    }
+    if let Some(marks) = tc
+        .and_then(|t| t.punctuation_overrides.as_ref())
+        .and_then(|p| p.permitted_marks.as_ref())
+    {
+        v["punctuation_overrides"] = json!({ "permitted_marks": marks });
+    }
+    v
+}
+
+/// The local path of a `file://` URL; anything else is refused, because hark
+/// never goes to the network.
+pub fn file_url(url: &str) -> Result<PathBuf, String> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err("not a URL: use file:///absolute/path".into());
+    };
+    if !scheme.eq_ignore_ascii_case("file") {
+        return Err(format!(
+            "hark never goes to the network: only file:// URLs are supported, not {scheme}://; \
+             mount the audio and use file:///path or --input"
+        ));
+    }
+    let (host, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    if !host.is_empty() && !host.eq_ignore_ascii_case("localhost") {
+        return Err(format!(
+            "hark never goes to the network: file URL host {host:?} is not this machine; use file:///path"
+        ));
+    }
+    if path.is_empty() || path == "/" {
+        return Err("the file URL names no file".into());
+    }
+    if path.contains(['?', '#']) {
+        return Err("file URLs with a query or fragment are not supported".into());
+    }
+    percent_decode(path).map(PathBuf::from)
+}
+
+fn percent_decode(s: &str) -> Result<String, String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| format!("bad percent-escape at byte {i}"))?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| "the decoded path is not UTF-8".into())
+}
+
+fn invalid(problems: Vec<String>) -> JobConfigError {
+    JobConfigError::Invalid {
+        path: PathBuf::new(),
+        problems,
+    }
+}
+
+impl JobConfigError {
+    /// Sets the config file this error is about.
+    fn at(self, file: &Path) -> JobConfigError {
+        match self {
+            JobConfigError::Syntax {
+                line,
+                column,
+                reason,
+                ..
+            } => JobConfigError::Syntax {
+                path: file.to_path_buf(),
+                line,
+                column,
+                reason,
+            },
+            JobConfigError::Invalid { problems, .. } => JobConfigError::Invalid {
+                path: file.to_path_buf(),
+                problems,
+            },
+            other => other,
+        }
+    }
+
+    /// The per-field problems, if this error has them.
+    pub fn problems(&self) -> &[String] {
+        match self {
+            JobConfigError::Invalid { problems, .. } => problems,
+            _ => &[],
+        }
+    }
+}
+
+/// Deserializes the typed config. All unknown fields are reported at once
+/// (each is removed and parsing retried); any other error is reported with
+/// its field path.
+fn parse_typed(text: &str) -> Result<JobConfig, JobConfigError> {
+    let syntax = |e: &serde_json::Error| JobConfigError::Syntax {
+        path: PathBuf::new(),
+        line: e.line(),
+        column: e.column(),
+        reason: strip_position(e),
+    };
+    let mut doc: Value = serde_json::from_str(text).map_err(|e| syntax(&e))?;
+    if !doc.is_object() {
+        return Err(invalid(vec![
+            "the job config must be a JSON object".to_string()
+        ]));
+    }
+    let mut unknown = Vec::new();
+    let mut current = text.to_string();
+    loop {
+        let err = match serde_json::from_str::<JobConfig>(&current) {
+            Ok(c) if unknown.is_empty() => return Ok(c),
+            Ok(c) => {
+                // Removing a field re-serialises the document in key order.
+                unknown.sort();
+                unknown.extend(c.unsupported());
+                return Err(invalid(unknown));
+            }
+            Err(e) => e,
+        };
+        let index = byte_index(&current, err.line(), err.column());
+        let reason = strip_position(&err);
+        let Some(locate) = path_at(&current, index) else {
+            return Err(syntax(&err));
+        };
+        if reason.starts_with("unknown field") && !locate.is_empty() && unknown.len() < 50 {
+            let expected = reason
+                .split_once(", ")
+                .map(|(_, e)| format!(" ({e})"))
+                .unwrap_or_default();
+            unknown.push(format!(
+                "{} is not a field of the job config{expected}",
+                join(&locate)
+            ));
+            if remove(&mut doc, &locate) {
+                current = serde_json::to_string_pretty(&doc).unwrap_or_default();
+                continue;
+            }
+        } else if reason.starts_with("unknown field") {
+            unknown.sort();
+            unknown.push(reason);
+        } else {
+            unknown.sort();
+            // serde_json reports a missing field after the object's `}`, so
+            // the path there is the object's own.
+            let mut problems = unknown;
+            problems.push(match join(&locate) {
+                p if p.is_empty() => reason,
+                p => format!("{p}: {reason}"),
+            });
+            return Err(invalid(problems));
+        }
+        return Err(invalid(unknown));
+    }
+}
+
+fn strip_position(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    s.strip_suffix(&suffix).unwrap_or(&s).to_string()
+}
+
+/// The byte index of serde_json's (line, column): column counts the bytes
+/// consumed on that line.
+fn byte_index(text: &str, line: usize, column: usize) -> usize {
+    let start = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum::<usize>();
+    (start + column).min(text.len())
+}
+
+/// One step of a field path.
+#[derive(Clone, Debug, PartialEq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+fn join(path: &[Step]) -> String {
+    let mut s = String::new();
+    for step in path {
+        match step {
+            Step::Key(k) if s.is_empty() => s.push_str(k),
+            Step::Key(k) => {
+                s.push('.');
+                s.push_str(k);
+            }
+            Step::Index(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+    s
+}
+
+fn remove(doc: &mut Value, path: &[Step]) -> bool {
+    let Some((last, parents)) = path.split_last() else {
+        return false;
+    };
+    let mut node = doc;
+    for step in parents {
+        let next = match step {
+            Step::Key(k) => node.get_mut(k.as_str()),
+            Step::Index(i) => node.get_mut(*i),
+        };
+        match next {
+            Some(n) => node = n,
+            None => return false,
+        }
+    }
+    match (last, node) {
+        (Step::Key(k), Value::Object(map)) => map.remove(k).is_some(),
+        _ => false,
+    }
+}
+
+/// The field path at byte `index` of well-formed JSON `text`: the keys and
+/// array indices of the containers open there, ending with the key whose
+/// value is being read (or was just read). `None` if `text` is not JSON.
+fn path_at(text: &str, index: usize) -> Option<Vec<Step>> {
+    enum Frame {
+        Object { key: Option<String>, want_key: bool },
+        Array { index: usize },
+    }
+    let bytes = text.as_bytes();
+    let end = index.min(bytes.len());
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut i = 0;
+    while i < end {
+        match bytes[i] {
+            b'"' => {
+                let mut j = i + 1;
+                let mut s = Vec::new();
+                while j < bytes.len() && bytes[j] != b'"' {
+                    if bytes[j] == b'\\' {
+                        j += 1;
+                    }
+                    if let Some(&b) = bytes.get(j) {
+                        s.push(b);
+                    }
+                    j += 1;
+                }
+                if let Some(Frame::Object { key, want_key }) = stack.last_mut() {
+                    if *want_key {
+                        *key = Some(String::from_utf8_lossy(&s).into_owned());
+                        *want_key = false;
+                    }
+                }
+                i = j + 1;
+                continue;
+            }
+            b'{' => stack.push(Frame::Object {
+                key: None,
+                want_key: true,
+            }),
+            b'[' => stack.push(Frame::Array { index: 0 }),
+            b'}' | b']' => {
+                stack.pop()?;
+            }
+            b',' => match stack.last_mut() {
+                Some(Frame::Object { key, want_key }) => {
+                    *key = None;
+                    *want_key = true;
+                }
+                Some(Frame::Array { index }) => *index += 1,
+                None => return None,
+            },
+            _ => {}
+        }
+        i += 1;
+    }
+    Some(
+        stack
+            .into_iter()
+            .filter_map(|f| match f {
+                Frame::Object { key, .. } => key.map(Step::Key),
+                Frame::Array { index } => Some(Step::Index(index)),
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests;
