@@ -13,14 +13,17 @@ import soundfile as sf
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data as D  # noqa: E402
+import features as F  # noqa: E402
 from infer import Recognizer  # noqa: E402
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="models/digits-en")
+    ap.add_argument("--variants", default=F.DEFAULT_VARIANT,
+                    help="comma-separated features.py variants (default: hann, sherpa-onnx's and hark's front end)")
     args = ap.parse_args()
-    for variant in ["hann", "povey"]:
+    for variant in args.variants.split(","):
         rec = Recognizer(args.model, variant=variant)
         for path in ["samples/digits.wav", "samples/digits-stereo.wav"]:
             x, sr = sf.read(path, dtype="float32", always_2d=True)

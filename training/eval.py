@@ -36,7 +36,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="models/digits-en")
     ap.add_argument("--model-file", default="model.onnx")
-    ap.add_argument("--variants", default="hann,povey",
+    ap.add_argument("--variants", default="hann",
                     help="comma-separated front-end variants of features.py to evaluate "
                          "(hann = sherpa-onnx's front end, the reference; povey = brief's option list)")
     ap.add_argument("--n-per-speaker", type=int, default=100)

@@ -13,10 +13,13 @@ then per-feature (per mel bin) normalisation over the utterance:
   x = (x - mean) / (std + 1e-5), std biased (divide by T).
 
 sherpa-onnx's OfflineRecognizer.from_nemo_ctc forces window "hann" and
-high_freq 0 for NeMo CTC models; the option list first written in hark's
-brief ("povey" window, high_freq=-400) is NOT what sherpa-onnx runs. The
-model was trained on a mix of both ("hann" 35 %, "povey" 65 % in v1), so it
-works with either; "hann" is the reference and the default here.
+high_freq 0 for NeMo CTC models, and hark's Rust front end now computes the
+same (knf's "hann" is the periodic Hann window 0.5 - 0.5 cos(2 pi i / 400)).
+"hann" is the default everywhere in training/ (train, eval, sherpa_check,
+check_samples, make_fixtures). The "povey" variant (povey window,
+high_freq=-400, the option list of hark's original brief) is kept only as a
+training augmentation: stages 1-2 mixed it in (65 %); stage 3 (v2) trains on
+"hann" only.
 
 Number of frames for snip_edges=False: T = (num_samples + 80) // 160
 (i.e. round(num_samples / 160), half rounding up), 0 for fewer than 80 samples.
@@ -30,9 +33,10 @@ DEFAULT_VARIANT = "hann"
 
 
 def fbank_options(variant: str = DEFAULT_VARIANT) -> "knf.FbankOptions":
-    """variant "hann": sherpa-onnx's NeMo CTC front end (reference).
+    """variant "hann" (default): sherpa-onnx's and hark's NeMo CTC front end.
     variant "povey": the same with a povey window and high_freq=-400 (the
-    option list of hark's original brief); used as a training augmentation."""
+    option list of hark's original brief); only a training augmentation
+    (stages 1-2)."""
     opts = knf.FbankOptions()
     opts.frame_opts.samp_freq = SAMPLE_RATE
     opts.frame_opts.frame_length_ms = 25

@@ -15,11 +15,21 @@ training/features.py reproduces sherpa-onnx's front end.
 2. Model agreement: the real model through sherpa-onnx vs through
    onnxruntime + features.py, on connected-digit strings from the FSDD TEST
    split (indices 0-4) written as 16 kHz 16-bit WAV files.
+3. With --hark BIN: the same WAV files through the hark binary
+   (`BIN --license L --model DIR --input X --output-format txt`), compared
+   word for word with sherpa-onnx (and with the reference). Set
+   ORT_DYLIB_PATH for hark as usual.
+
+    python training/sherpa_check.py --model models/digits-en \
+        --hark ./target/debug/hark --license tests/fixtures/license/valid.json
 """
 import argparse
 import os
+import re
+import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import onnx
@@ -139,19 +149,31 @@ def probe_front_end(tmp, n_files=8):
     return stats
 
 
-def model_agreement(model_dir, tmp, n_per_speaker):
+def hark_words(hark, license_path, model_dir, wav):
+    r = subprocess.run([hark, "--license", license_path, "--model", model_dir, "--input", wav,
+                        "--output-format", "txt"], capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        raise RuntimeError(f"hark failed on {wav} (rc {r.returncode}): {r.stderr.strip()[-500:]}")
+    return re.sub(r"[^a-z ]", " ", r.stdout.lower()).split()
+
+
+def model_agreement(model_dir, tmp, n_per_speaker, hark=None, license_path=None, hark_jobs=4,
+                    variants=(F.DEFAULT_VARIANT,)):
     rec = sherpa_onnx.OfflineRecognizer.from_nemo_ctc(
         model=os.path.join(model_dir, "model.onnx"), tokens=os.path.join(model_dir, "tokens.txt"), num_threads=1)
-    ours = {v: Recognizer(model_dir, variant=v) for v in ["povey", "hann"]}
+    ours = {v: Recognizer(model_dir, variant=v) for v in variants}
     items = test_strings(n_per_speaker, seed=4242)
     agree = {v: 0 for v in ours}
     sherpa_correct = 0
+    paths, sherpa_words = [], []
     for k, (spk, digits, audio) in enumerate(items):
         p = os.path.join(tmp, f"s{k:03d}_{spk}.wav")
         sf.write(p, audio, D.SR, subtype="PCM_16")
         x = read_wav(p)
         r = sherpa_decode(rec, x)
         sw = r.text.replace("▁", " ").split()
+        paths.append(p)
+        sherpa_words.append(sw)
         ref = [D.WORDS[d] for d in digits]
         sherpa_correct += sw == ref
         for v, o in ours.items():
@@ -163,18 +185,57 @@ def model_agreement(model_dir, tmp, n_per_speaker):
     for v in ours:
         print(f"model agreement, sherpa-onnx vs onnxruntime+features.py ('{v}'): {agree[v]}/{n} strings identical")
     print(f"sherpa-onnx transcripts exactly correct: {sherpa_correct}/{n}")
+    if hark:
+        with ThreadPoolExecutor(hark_jobs) as ex:
+            hw = list(ex.map(lambda q: hark_words(hark, license_path, model_dir, q), paths))
+        same = hark_correct = hark_vs_ours = 0
+        words = word_diff = 0
+        for (spk, digits, _), sw, h, p in zip(items, sherpa_words, hw, paths):
+            ref = [D.WORDS[d] for d in digits]
+            same += sw == h
+            hark_correct += h == ref
+            hark_vs_ours += h == ours[F.DEFAULT_VARIANT].words(read_wav(p))
+            words += max(len(sw), 1)
+            word_diff += edit_distance(h, sw)
+            if sw != h:
+                print(f"  hark disagrees [{spk}] sherpa: {' '.join(sw)} | hark: {' '.join(h)} | ref: {' '.join(ref)}")
+        print(f"hark vs sherpa-onnx: {same}/{n} strings identical; word-level disagreement "
+              f"{word_diff}/{words} sherpa words ({100.0 * word_diff / max(1, words):.2f} %), "
+              f"i.e. word agreement {100.0 - 100.0 * word_diff / max(1, words):.2f} %")
+        print(f"hark vs onnxruntime+features.py ('{F.DEFAULT_VARIANT}'): {hark_vs_ours}/{n} strings identical")
+        print(f"hark transcripts exactly correct: {hark_correct}/{n}")
     return agree, n
+
+
+def edit_distance(a, b):
+    d = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        prev, d[0] = d[0], i
+        for j in range(1, len(b) + 1):
+            cur = d[j]
+            d[j] = min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] != b[j - 1]))
+            prev = cur
+    return d[len(b)]
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="models/digits-en")
     ap.add_argument("--n-per-speaker", type=int, default=20)
+    ap.add_argument("--no-probe", action="store_true", help="skip the front-end probe (step 1)")
+    ap.add_argument("--variants", default=F.DEFAULT_VARIANT,
+                    help="features.py variants for the model-agreement step (e.g. hann,povey)")
+    ap.add_argument("--hark", metavar="BIN", default=None,
+                    help="also transcribe the agreement WAVs with this hark binary and compare with sherpa-onnx")
+    ap.add_argument("--license", default="tests/fixtures/license/valid.json", help="hark --license file")
+    ap.add_argument("--hark-jobs", type=int, default=4, help="hark processes run at once")
     args = ap.parse_args()
     print(f"sherpa-onnx {getattr(sherpa_onnx, '__version__', '?')}")
     with tempfile.TemporaryDirectory() as tmp:
-        probe_front_end(tmp)
-        model_agreement(args.model, tmp, args.n_per_speaker)
+        if not args.no_probe:
+            probe_front_end(tmp)
+        model_agreement(args.model, tmp, args.n_per_speaker, args.hark, args.license, args.hark_jobs,
+                        args.variants.split(","))
 
 
 if __name__ == "__main__":
