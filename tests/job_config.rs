@@ -15,18 +15,16 @@ use hark::job_config::{Diarization, Effective, JobConfig};
 
 const EXAMPLES: &str = "tests/fixtures/job_config/speechmatics";
 
-const MODEL: &str = "transcription_config.model is not supported";
 const SPEAKER: &str =
     "transcription_config.diarization \"speaker\" is not supported (hark supports \"none\" and \"channel\")";
 
 /// What hark says about each example (fixture name → problems; empty: accepted).
 const EXPECTED: &[(&str, &[&str])] = &[
-    ("batch-batch-diarization-L40.json", &[MODEL, SPEAKER]),
-    ("batch-batch-diarization-L95.json", &[MODEL]),
+    ("batch-batch-diarization-L40.json", &[SPEAKER]),
+    ("batch-batch-diarization-L95.json", &[]),
     (
         "batch-batch-diarization-L138.json",
         &[
-            MODEL,
             "transcription_config.speaker_diarization_config is not supported",
             SPEAKER,
         ],
@@ -34,37 +32,27 @@ const EXPECTED: &[(&str, &[&str])] = &[
     (
         "batch-batch-diarization-L162.json",
         &[
-            MODEL,
             "transcription_config.speaker_diarization_config is not supported",
             SPEAKER,
         ],
     ),
     ("batch-output-L62.json", &[]),
-    (
-        "batch-output-L203.json",
-        &["tracking is not supported", MODEL],
-    ),
+    ("batch-output-L203.json", &["tracking is not supported"]),
     ("batch-srt-format-L38.json", &[]),
     ("container-additional-security-L51.json", &[]),
     (
         "formatting-L24.json",
-        &["transcription_config.output_locale is not supported", MODEL],
+        &["transcription_config.output_locale is not supported"],
     ),
-    ("formatting-L178.json", &[MODEL]),
-    ("formatting-L202.json", &[MODEL]),
+    ("formatting-L178.json", &[]),
+    ("formatting-L202.json", &[]),
     (
         "formatting-L259.json",
-        &[
-            MODEL,
-            "transcription_config.enable_entities is not supported",
-        ],
+        &["transcription_config.enable_entities is not supported"],
     ),
     (
         "formatting-L420.json",
-        &[
-            MODEL,
-            "transcription_config.punctuation_overrides.sensitivity is not supported",
-        ],
+        &["transcription_config.punctuation_overrides.sensitivity is not supported"],
     ),
 ];
 

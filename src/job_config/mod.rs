@@ -162,8 +162,12 @@ impl JobConfig {
             let p = |f: &str| format!("transcription_config.{f}");
             field(tc.domain.is_some(), &p("domain"));
             field(tc.output_locale.is_some(), &p("output_locale"));
-            field(tc.model.is_some(), &p("model"));
-            field(tc.operating_point.is_some(), &p("operating_point"));
+            // `model` / `operating_point` standard | enhanced are accepted:
+            // hark has one model per run, the one installed or given with
+            // --model, and echoes the value the user asked for.
+            let named = |m: Option<schema::Model>| matches!(m, Some(schema::Model::Melia1));
+            field(named(tc.model), &p("model"));
+            field(named(tc.operating_point), &p("operating_point"));
             field(tc.additional_vocab.is_some(), &p("additional_vocab"));
             field(tc.enable_entities.is_some(), &p("enable_entities"));
             field(tc.max_delay_mode.is_some(), &p("max_delay_mode"));
@@ -385,6 +389,13 @@ fn echo(
     });
     if !labels.is_empty() {
         v["channel_diarization_labels"] = json!(labels);
+    }
+    if let Some(m) = tc.and_then(|t| t.model.or(t.operating_point)) {
+        v["model"] = json!(match m {
+            schema::Model::Standard => "standard",
+            schema::Model::Enhanced => "enhanced",
+            schema::Model::Melia1 => "melia-1",
+        });
     }
     if let Some(tf) = tc.and_then(|t| t.transcript_filtering_config.as_ref()) {
         let mut f = serde_json::Map::new();

@@ -97,14 +97,25 @@ fn unsupported_fields_name_their_paths() {
         "fetch_data.auth_headers is not supported",
         "notification_config is not supported",
         "tracking is not supported",
-        "transcription_config.model is not supported",
         "transcription_config.enable_entities is not supported",
         "transcription_config.punctuation_overrides.sensitivity is not supported",
         "transcription_config.diarization \"speaker\" is not supported (hark supports \"none\" and \"channel\")",
     ] {
         assert!(p.iter().any(|m| m == want), "missing {want:?} in {p:#?}");
     }
-    assert_eq!(p.len(), 7, "{p:#?}");
+    assert_eq!(p.len(), 6, "{p:#?}");
+}
+
+#[test]
+fn model_standard_or_enhanced_is_accepted_and_echoed() {
+    for (field, value) in [("model", "enhanced"), ("operating_point", "standard")] {
+        let text = format!(
+            r#"{{"type": "transcription", "transcription_config": {{"language": "en", "{field}": "{value}"}}}}"#
+        );
+        let c = JobConfig::parse(&text).unwrap_or_else(|e| panic!("{field}: {e}"));
+        let e = Effective::resolve(Some(&c), None, None, None).unwrap();
+        assert_eq!(e.echo["model"], value);
+    }
 }
 
 #[test]
