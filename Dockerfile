@@ -3,9 +3,9 @@
 #   docker build -t hark .
 #   cat audio.wav | docker run -i -e LICENSE_TOKEN=... hark
 #
-# Three stages on a stock Debian base: `build` compiles hark with Debian's
-# rustc-web/cargo-web (bookworm-security, Rust >= 1.92), `onnxruntime` fetches
-# the pinned, sha256-checked ONNX Runtime from its PyPI wheel, and the runtime
+# Three stages on a stock Debian base: `onnxruntime` fetches the pinned,
+# sha256-checked ONNX Runtime from its PyPI wheel, `build` compiles hark with
+# Debian's rustc-web/cargo-web (bookworm-security, Rust >= 1.92), and the runtime
 # stage holds only the binary, the library, the default model and the user.
 # Works with the classic builder and BuildKit, with or without a registry: on a
 # machine that cannot pull, `scripts/make-base-image` creates
@@ -17,6 +17,24 @@
 #                   /opt/hark/model                 (default models/digits-en)
 
 ARG DEBIAN_IMAGE=debian:bookworm-slim
+
+# ---------------------------------------------------------- onnxruntime ----
+FROM ${DEBIAN_IMAGE} AS onnxruntime
+# A host copy in .ort/ (from scripts/fetch-onnxruntime) is used when its sha256
+# matches; otherwise the pinned wheel is downloaded from PyPI here.
+COPY scripts/fetch-onnxruntime .or[t] /ort-ctx/
+RUN set -e; mkdir -p /opt/hark/lib; \
+    if [ -f /ort-ctx/libonnxruntime.so.1.31.1 ]; then cp /ort-ctx/libonnxruntime.so.1.31.1 /opt/hark/lib/; fi; \
+    if ! /ort-ctx/fetch-onnxruntime /opt/hark/lib 2>/dev/null; then \
+      rm -f /opt/hark/lib/*; \
+      apt-get update; \
+      DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-pip ca-certificates; \
+      /ort-ctx/fetch-onnxruntime /opt/hark/lib; \
+    fi; \
+    ln -sf libonnxruntime.so.1.31.1 /opt/hark/lib/libonnxruntime.so; \
+    ln -sf libonnxruntime.so.1.31.1 /opt/hark/lib/libonnxruntime.so.1; \
+    chmod 0644 /opt/hark/lib/libonnxruntime.so.1.31.1; \
+    ls -l /opt/hark/lib
 
 # ---------------------------------------------------------------- build ----
 FROM ${DEBIAN_IMAGE} AS build
@@ -61,24 +79,6 @@ RUN find src -type f -exec touch {} + \
  && install -D -m 0755 target/release/hark /out/hark \
  && ldd /out/hark \
  && ! ldd /out/hark | grep -q 'not found'
-
-# ---------------------------------------------------------- onnxruntime ----
-FROM ${DEBIAN_IMAGE} AS onnxruntime
-# A host copy in .ort/ (from scripts/fetch-onnxruntime) is used when its sha256
-# matches; otherwise the pinned wheel is downloaded from PyPI here.
-COPY scripts/fetch-onnxruntime .or[t] /ort-ctx/
-RUN set -e; mkdir -p /opt/hark/lib; \
-    if [ -f /ort-ctx/libonnxruntime.so.1.31.1 ]; then cp /ort-ctx/libonnxruntime.so.1.31.1 /opt/hark/lib/; fi; \
-    if ! /ort-ctx/fetch-onnxruntime /opt/hark/lib 2>/dev/null; then \
-      rm -f /opt/hark/lib/*; \
-      apt-get update; \
-      DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-pip ca-certificates; \
-      /ort-ctx/fetch-onnxruntime /opt/hark/lib; \
-    fi; \
-    ln -sf libonnxruntime.so.1.31.1 /opt/hark/lib/libonnxruntime.so; \
-    ln -sf libonnxruntime.so.1.31.1 /opt/hark/lib/libonnxruntime.so.1; \
-    chmod 0644 /opt/hark/lib/libonnxruntime.so.1.31.1; \
-    ls -l /opt/hark/lib
 
 # -------------------------------------------------------------- runtime ----
 FROM ${DEBIAN_IMAGE}
