@@ -122,14 +122,18 @@ impl Chunker {
     fn on_frame(&mut self) {
         let i = self.buf.len() / FRAME - 1;
         let e = energy_db(&self.buf[i * FRAME..(i + 1) * FRAME]);
-        // Adaptive noise floor: follows quiet frames down at once, rises slowly
-        // (about 3 dB per second) so speech does not lift it.
-        if self.noise_floor.is_nan() || e < self.noise_floor {
+        // Adaptive noise floor: starts at -60 dBFS, follows quieter frames
+        // down at once and rises slowly (1 dB per second) otherwise, so a
+        // long stretch of speech does not lift it to speech level.
+        if self.noise_floor.is_nan() {
+            self.noise_floor = -60.0;
+        }
+        if e < self.noise_floor {
             self.noise_floor = e;
         } else {
-            self.noise_floor += 0.03;
+            self.noise_floor += 0.01;
         }
-        let speech = e > (self.noise_floor + 12.0).max(-55.0);
+        let speech = e > (self.noise_floor + 10.0).max(-60.0);
         self.frames.push((e, speech));
         self.silent_run = if speech { 0 } else { self.silent_run + 1 };
 

@@ -1,12 +1,21 @@
 //! The `hark` binary: parse arguments, run, print one error line, exit.
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use hark::cli::{normalize_args, Cli};
 use hark::exit::ExitCode;
 
 fn main() -> std::process::ExitCode {
-    let cli = match Cli::try_parse_from(normalize_args(std::env::args_os())) {
+    let long_version = format!(
+        "{}\n{}\nONNX Runtime: loaded at run time (ORT_DYLIB_PATH, next to the binary, or /opt/hark/lib)",
+        env!("CARGO_PKG_VERSION"),
+        hark::license::trusted_keys_line()
+    );
+    let parsed = Cli::command()
+        .long_version(long_version)
+        .try_get_matches_from(normalize_args(std::env::args_os()))
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { ExitCode::Usage } else { ExitCode::Success };

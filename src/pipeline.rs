@@ -123,7 +123,7 @@ fn produce(
     let mut chunkers: Vec<Chunker> = (0..resampler.streams()).map(|s| Chunker::new(s, limits)).collect();
     let mut seq = 0usize;
     let mut samples = 0u64;
-    let mut send = |chunks: Vec<Chunk>, seq: &mut usize| -> bool {
+    let send = |chunks: Vec<Chunk>, seq: &mut usize| -> bool {
         for c in chunks {
             if tx.send((*seq, c)).is_err() {
                 return false;

@@ -158,7 +158,13 @@ def main():
     ap.add_argument("--n-utts", type=int, default=7000)
     ap.add_argument("--n-espeak-word-sets", type=int, default=150)
     ap.add_argument("--n-espeak-strings", type=int, default=600)
-    ap.add_argument("--steps", type=int, default=700)
+    ap.add_argument("--steps", type=int, default=480, help="optimizer steps")
+    ap.add_argument("--planned-steps", type=int, default=700,
+                    help="length the one-cycle LR schedule is built for")
+    ap.add_argument("--shorten-at", type=int, default=303,
+                    help="if --steps < --planned-steps: at this step, move the end of the "
+                         "annealing phase to --steps (the v1 run was shortened this way at "
+                         "step 303 because concurrent builds made steps ~3x slower)")
     ap.add_argument("--max-frames", type=int, default=16000, help="padded input frames per batch")
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--channels", type=int, default=144)
@@ -191,7 +197,7 @@ def main():
     n_params = sum(p.numel() for p in model.parameters())
     log(f"model: {n_params} parameters")
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-3)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.1)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.planned_steps, pct_start=0.1)
     ctc = torch.nn.CTCLoss(blank=BLANK, zero_infinity=True)
 
     step, epoch = 0, 0
@@ -211,6 +217,10 @@ def main():
             opt.step()
             sched.step()
             step += 1
+            if step == args.shorten_at and args.steps < args.planned_steps:
+                sched.total_steps = args.steps
+                sched._schedule_phases[-1]["end_step"] = args.steps - 1
+                log(f"LR schedule shortened: annealing now ends at step {args.steps}")
             if step % 25 == 0:
                 log(f"epoch {epoch} step {step}/{args.steps} loss {loss.item():.4f} lr {sched.get_last_lr()[0]:.2e}")
             if step % 300 == 0 or step == args.steps:

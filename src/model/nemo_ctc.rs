@@ -18,6 +18,7 @@ use ort::session::Session;
 use ort::value::Tensor;
 
 use super::features::{self, Fbank, Normalize};
+use crate::profile::Stage;
 use super::tokens::Tokens;
 use super::{ctc, runtime, ChunkLimits, Family, ModelError, ModelInfo, Recognizer, TimedToken};
 
@@ -30,6 +31,20 @@ pub struct NemoCtc {
     normalize: Normalize,
     subsampling: usize,
     blank: usize,
+}
+
+/// A CPU session over `bytes` with `intra_threads` intra-op threads.
+fn session(env: &ort::environment::Environment, bytes: &[u8], intra_threads: usize) -> Result<Session, String> {
+    let text = |e: &dyn std::fmt::Display| e.to_string();
+    let mut b = Session::builder(env)
+        .map_err(|e| text(&e))?
+        .with_optimization_level(GraphOptimizationLevel::Level3)
+        .map_err(|e| text(&e))?
+        .with_intra_threads(intra_threads.max(1))
+        .map_err(|e| text(&e))?
+        .with_inter_threads(1)
+        .map_err(|e| text(&e))?;
+    b.commit_from_memory(bytes).map_err(|e| text(&e))
 }
 
 fn inference(e: impl std::fmt::Display) -> ModelError {
@@ -53,8 +68,7 @@ impl NemoCtc {
     pub fn from_parts(bytes: Cow<'static, [u8]>, tokens: Tokens, origin: String) -> Result<NemoCtc, ModelError> {
         let env = runtime::environment()?;
         // One probe session validates the graph and reads the metadata.
-        let session = Session::builder(env)
-            .and_then(|mut b| b.commit_from_memory(&bytes))
+        let session = session(env, &bytes, 1)
             .map_err(|e| ModelError::Invalid(format!("{origin}: not a loadable ONNX model: {e}")))?;
         let meta = session
             .metadata()
@@ -141,11 +155,7 @@ impl Family for NemoCtc {
     fn recognizer(&self, intra_threads: usize) -> Result<Box<dyn Recognizer>, ModelError> {
         let env = runtime::environment()?;
         let origin = &self.info.origin;
-        let session = Session::builder(env)
-            .and_then(|b| b.with_optimization_level(GraphOptimizationLevel::Level3))
-            .and_then(|b| b.with_intra_threads(intra_threads.max(1)))
-            .and_then(|b| b.with_inter_threads(1))
-            .and_then(|mut b| b.commit_from_memory(&self.bytes))
+        let session = session(env, &self.bytes, intra_threads)
             .map_err(|e| ModelError::Invalid(format!("{origin}: cannot create an ONNX session: {e}")))?;
         Ok(Box::new(NemoCtcRecognizer {
             session,
@@ -172,12 +182,12 @@ struct NemoCtcRecognizer {
 impl Recognizer for NemoCtcRecognizer {
     fn recognize(&mut self, samples: &[f32]) -> Result<Vec<TimedToken>, ModelError> {
         let bins = self.fbank.num_bins();
-        let mut feats = self.fbank.compute(samples);
+        let mut feats = Stage::Features.time(|| self.fbank.compute(samples));
         let frames = feats.len() / bins;
         if frames == 0 {
             return Ok(Vec::new());
         }
-        features::normalize(&mut feats, bins, self.normalize);
+        Stage::Features.time(|| features::normalize(&mut feats, bins, self.normalize));
         // [T, bins] → [1, bins, T]
         let mut transposed = vec![0.0f32; feats.len()];
         for (t, row) in feats.chunks_exact(bins).enumerate() {

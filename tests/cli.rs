@@ -1,0 +1,187 @@
+//! The binary's contract: exit codes, one clear stderr line, empty stdout on
+//! failure. Each test runs the real binary in a fresh temp dir.
+
+mod common;
+
+use common::*;
+use predicates::prelude::*;
+
+fn first_line(stderr: &[u8]) -> String {
+    String::from_utf8_lossy(stderr).lines().next().unwrap_or("").to_string()
+}
+
+#[test]
+fn help_prints_the_exit_code_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    hark(tmp.path())
+        .arg("--help")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("EXIT STATUS"))
+        .stdout(predicate::str::contains("130"))
+        .stdout(predicate::str::contains("license missing"));
+}
+
+#[test]
+fn version_names_trusted_keys() {
+    let tmp = tempfile::tempdir().unwrap();
+    hark(tmp.path()).arg("--version").assert().code(0).stdout(predicate::str::contains("hark"));
+}
+
+#[test]
+fn parallel_zero_or_not_a_number_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    for bad in ["0", "two", "-3"] {
+        let out = hark(tmp.path()).args(["--parallel", bad]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "--parallel {bad}");
+        assert!(out.stdout.is_empty());
+        assert!(first_line(&out.stderr).contains("--parallel"), "{}", first_line(&out.stderr));
+    }
+    // Speechmatics' one-dash spelling reaches the same check.
+    let out = hark(tmp.path()).args(["-parallel", "0"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn unknown_flag_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = hark(tmp.path()).arg("--no-such-flag").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn no_license_exits_3_and_says_where_it_looked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = hark(tmp.path()).arg("--input").arg(repo("samples/digits.wav")).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(out.stdout.is_empty());
+    let line = first_line(&out.stderr);
+    assert!(line.contains("/license.json") && line.contains("LICENSE_TOKEN"), "{line}");
+}
+
+#[test]
+fn expired_license_exits_3_before_reading_audio() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The input does not exist: the license must fail first.
+    let out = hark(tmp.path())
+        .arg("--license")
+        .arg(repo("tests/fixtures/license/expired.json"))
+        .args(["--input", "/no/such/audio.wav"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(out.stdout.is_empty());
+    assert!(first_line(&out.stderr).contains("expired"), "{}", first_line(&out.stderr));
+}
+
+#[test]
+fn license_token_env_wins_over_a_bad_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let token = std::fs::read_to_string(repo("tests/fixtures/license/valid.token")).unwrap();
+    let bad = tmp.path().join("bad.json");
+    std::fs::write(&bad, "{not json").unwrap();
+    let out = hark(tmp.path())
+        .env("LICENSE_TOKEN", token.trim())
+        .arg("--license")
+        .arg(&bad)
+        .args(["--input", "/no/such/audio.wav"])
+        .output()
+        .unwrap();
+    // Past the license check, on to the (missing) input.
+    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn missing_input_file_exits_4_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = transcribe(tmp.path(), std::path::Path::new("/no/such/audio.wav")).output().unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(out.stdout.is_empty());
+    assert!(first_line(&out.stderr).contains("/no/such/audio.wav"));
+}
+
+#[test]
+fn bad_inputs_exit_4_without_panicking() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut seed = 0x2545_f491_u32;
+    let random: Vec<u8> = (0..50_000)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            (seed >> 24) as u8
+        })
+        .collect();
+    let wav = std::fs::read(repo("samples/digits.wav")).unwrap();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty.wav", Vec::new()),
+        ("text.wav", b"this is not audio, just some text\n".repeat(100)),
+        ("random.mp3", random.clone()),
+        ("random.bin", random),
+        ("header-only.wav", wav[..44].to_vec()),
+        ("truncated-header.wav", wav[..20].to_vec()),
+    ];
+    for (name, bytes) in cases {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, &bytes).unwrap();
+        let out = transcribe(tmp.path(), &p).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{name}: {err}");
+        assert!(out.stdout.is_empty(), "{name}");
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        assert!(first_line(&out.stderr).contains(name), "{name}: {}", first_line(&out.stderr));
+    }
+}
+
+#[test]
+fn input_directory_exits_4() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = transcribe(tmp.path(), tmp.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(4));
+}
+
+#[test]
+fn missing_or_broken_model_exits_5() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = transcribe(tmp.path(), &repo("samples/digits.wav"))
+        .args(["--model", "/no/such/model"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(first_line(&out.stderr).contains("/no/such/model"));
+
+    let broken = tmp.path().join("broken");
+    std::fs::create_dir(&broken).unwrap();
+    std::fs::write(broken.join("model.onnx"), b"not an onnx file").unwrap();
+    std::fs::write(broken.join("tokens.txt"), "<blk> 0\n").unwrap();
+    let out = transcribe(tmp.path(), &repo("samples/digits.wav"))
+        .arg("--model")
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty());
+
+    let out = transcribe(tmp.path(), &repo("samples/digits.wav"))
+        .env("ORT_DYLIB_PATH", "/no/such/libonnxruntime.so")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    assert!(first_line(&out.stderr).contains("ONNX Runtime"));
+}
+
+#[test]
+fn terminal_free_empty_stdin_exits_4() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = hark(tmp.path())
+        .arg("--license")
+        .arg(valid_license())
+        .write_stdin(Vec::new())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(first_line(&out.stderr).contains("stdin"));
+    // Nothing left behind in TMPDIR.
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}

@@ -1,0 +1,107 @@
+//! Shared helpers for hark's integration tests: run the real binary in a
+//! clean environment, find fixtures and `../shared`.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A path under the repository root.
+pub fn repo(rel: &str) -> PathBuf {
+    root().join(rel)
+}
+
+/// The dev license signed by the committed development key.
+pub fn valid_license() -> PathBuf {
+    repo("tests/fixtures/license/valid.json")
+}
+
+/// A file under `../shared`. With `CI=true` a missing file fails the test;
+/// otherwise it returns None so a developer without `../shared` can run the rest.
+pub fn shared(rel: &str) -> Option<PathBuf> {
+    let p = root().join("../shared").join(rel);
+    if p.exists() {
+        return Some(p);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{} is missing (CI=true: ../shared must be present)", p.display());
+    }
+    eprintln!("SKIPPED: {} not present", p.display());
+    None
+}
+
+/// The hark binary with a clean, deterministic environment: no license token,
+/// no HARK_MODEL, job id fixed, a private TMPDIR, ONNX Runtime from `.ort/`.
+pub fn hark(tmp: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("hark").expect("hark binary");
+    cmd.env_remove("LICENSE_TOKEN")
+        .env_remove("HARK_MODEL")
+        .env_remove("RUST_LOG")
+        .env_remove("SM_LOG_DIR")
+        .env("SM_JOB_ID", "testjob")
+        .env("TMPDIR", tmp)
+        .env("ORT_DYLIB_PATH", repo(".ort/libonnxruntime.so"))
+        .current_dir(tmp);
+    cmd
+}
+
+/// A hark run with the valid dev license on `input`.
+pub fn transcribe(tmp: &Path, input: &Path) -> Command {
+    let mut cmd = hark(tmp);
+    cmd.arg("--license").arg(valid_license()).arg("--input").arg(input);
+    cmd
+}
+
+/// The words (`content` of `word` results) of a json-v2 transcript.
+pub fn words(json: &serde_json::Value) -> Vec<String> {
+    json["results"]
+        .as_array()
+        .map(|r| {
+            r.iter()
+                .filter(|i| i["type"] == "word")
+                .filter_map(|i| i["alternatives"][0]["content"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Parses stdout as JSON.
+pub fn json(stdout: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(stdout).expect("stdout is JSON")
+}
+
+/// Word error rate counts: (edits, reference length), by Levenshtein alignment.
+pub fn word_errors(reference: &[String], hypothesis: &[String]) -> (usize, usize) {
+    let (n, m) = (reference.len(), hypothesis.len());
+    let mut d: Vec<Vec<usize>> = (0..=n).map(|i| {
+        let mut row = vec![0; m + 1];
+        row[0] = i;
+        row
+    }).collect();
+    for j in 0..=m {
+        d[0][j] = j;
+    }
+    for i in 1..=n {
+        for j in 1..=m {
+            let sub = d[i - 1][j - 1] + usize::from(reference[i - 1] != hypothesis[j - 1]);
+            d[i][j] = sub.min(d[i - 1][j] + 1).min(d[i][j - 1] + 1);
+        }
+    }
+    (d[n][m], n)
+}
+
+/// Removes the fields that legitimately differ between runs.
+pub fn strip_volatile(mut v: serde_json::Value) -> serde_json::Value {
+    if let Some(job) = v.get_mut("job").and_then(|j| j.as_object_mut()) {
+        job.remove("created_at");
+    }
+    if let Some(m) = v.get_mut("metadata").and_then(|j| j.as_object_mut()) {
+        m.remove("created_at");
+    }
+    v
+}
