@@ -15,6 +15,7 @@
 #   DEBIAN_IMAGE    base image for every stage     (default debian:bookworm-slim)
 #   HARK_MODEL_DIR  model directory in the build context, baked in at
 #                   /opt/hark/model                 (default models/digits-en)
+#   HARK_TRUSTED_KEYS_DIR  license public keys compiled in (default keys/trusted)
 
 ARG DEBIAN_IMAGE=debian:bookworm-slim
 
@@ -51,7 +52,7 @@ WORKDIR /src
 
 # Dependencies first, against stub sources, so that a change to hark's own
 # code rebuilds only hark (a warm build).
-COPY Cargo.toml Cargo.lock build.r[s] ./
+COPY Cargo.toml Cargo.lock ./
 # Crates come from crates.io, or, when the context has them, from
 # `cargo vendor --locked target/vendor` (then the build needs no access to
 # crates.io at all: scripts/container-test does this).
@@ -71,10 +72,15 @@ RUN mkdir -p src \
  && rm -rf src target/release/hark target/release/deps/hark-* target/release/deps/libhark-* \
       target/release/.fingerprint/hark-*
 
+# The license trust anchors compiled in by build.rs (public keys only).
+ARG HARK_TRUSTED_KEYS_DIR=keys/trusted
+COPY keys ./keys
+COPY Cargo.toml build.r[s] ./
 COPY src ./src
 # COPY keeps the files' own mtimes, which can be older than the stub build:
 # touch them so cargo rebuilds hark.
-RUN find src -type f -exec touch {} + \
+RUN find src build.rs -type f -exec touch {} + 2>/dev/null; \
+    true \
  && cargo build --release --locked --bin hark \
  && install -D -m 0755 target/release/hark /out/hark \
  && ldd /out/hark \
