@@ -21,7 +21,9 @@ use crate::transcript::{self, Transcript};
 use crate::{input, output};
 
 fn license_token() -> Option<String> {
-    std::env::var("LICENSE_TOKEN").ok().filter(|t| !t.trim().is_empty())
+    std::env::var("LICENSE_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty())
 }
 
 /// Runs hark with parsed arguments.
@@ -55,7 +57,11 @@ fn transcribe(opts: &Options) -> Result<(), Error> {
 
     // 1. License, before anything else is read.
     let now = time::OffsetDateTime::now_utc();
-    let source = license::locate(opts.license.as_deref(), license_token(), Path::new(DEFAULT_LICENSE))?;
+    let source = license::locate(
+        opts.license.as_deref(),
+        license_token(),
+        Path::new(DEFAULT_LICENSE),
+    )?;
     let lic = license::verify(
         &source,
         now,
@@ -69,7 +75,11 @@ fn transcribe(opts: &Options) -> Result<(), Error> {
 
     // 2. Input, probed before the model loads so bad input fails fast.
     let job_created = transcript::now_rfc3339();
-    let input = input::open(opts.input.as_deref(), Path::new(DEFAULT_INPUT), std::io::stdin().is_terminal())?;
+    let input = input::open(
+        opts.input.as_deref(),
+        Path::new(DEFAULT_INPUT),
+        std::io::stdin().is_terminal(),
+    )?;
     let data_name = input.name.clone();
     let audio = pipeline::open_audio(input)?;
     let info = audio.info().clone();
@@ -96,7 +106,12 @@ fn transcribe(opts: &Options) -> Result<(), Error> {
         per_channel: false,
         channel_labels: Vec::new(),
     };
-    tracing::info!(workers = plan.workers, intra_threads = plan.intra_threads, cores = opts.cores, "recognizing");
+    tracing::info!(
+        workers = plan.workers,
+        intra_threads = plan.intra_threads,
+        cores = opts.cores,
+        "recognizing"
+    );
     let rec = pipeline::recognize(audio, family.as_ref(), &plan)?;
 
     // 5. Transcript and output.

@@ -163,7 +163,10 @@ impl Chunker {
                 let m = self.frames[a..b].iter().map(|f| f.0).sum::<f32>() / (b - a) as f32;
                 (c, m)
             })
-            .fold((lo, f32::INFINITY), |acc, (c, m)| if m < acc.1 { (c, m) } else { acc })
+            .fold(
+                (lo, f32::INFINITY),
+                |acc, (c, m)| if m < acc.1 { (c, m) } else { acc },
+            )
             .0
     }
 
@@ -258,7 +261,10 @@ mod tests {
             // Every cut lies in a pause: the owned end is inside silence.
             let t = c.own_end as f64 / RATE as f64;
             let phase = t % 2.0;
-            assert!(c.own_end as usize == audio.len() || phase > 1.5, "cut at {t}");
+            assert!(
+                c.own_end as usize == audio.len() || phase > 1.5,
+                "cut at {t}"
+            );
         }
         // Owned spans tile the stream.
         for w in chunks.windows(2) {

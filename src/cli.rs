@@ -120,9 +120,31 @@ mod tests {
 
     #[test]
     fn one_dash_speechmatics_flags_are_accepted() {
-        let args = normalize_args(["hark", "-parallel", "2", "-stderr", "-parallel=3", "-i", "x"].map(OsString::from));
+        let args = normalize_args(
+            [
+                "hark",
+                "-parallel",
+                "2",
+                "-stderr",
+                "-parallel=3",
+                "-i",
+                "x",
+            ]
+            .map(OsString::from),
+        );
         let strs: Vec<&str> = args.iter().filter_map(|a| a.to_str()).collect();
-        assert_eq!(strs, ["hark", "--parallel", "2", "--stderr", "--parallel=3", "-i", "x"]);
+        assert_eq!(
+            strs,
+            [
+                "hark",
+                "--parallel",
+                "2",
+                "--stderr",
+                "--parallel=3",
+                "-i",
+                "x"
+            ]
+        );
     }
 
     #[test]

@@ -59,7 +59,11 @@ pub struct Input {
 }
 
 /// Opens the input: `flag`, else `default_path` if it exists, else stdin.
-pub fn open(flag: Option<&Path>, default_path: &Path, stdin_is_terminal: bool) -> Result<Input, InputError> {
+pub fn open(
+    flag: Option<&Path>,
+    default_path: &Path,
+    stdin_is_terminal: bool,
+) -> Result<Input, InputError> {
     if let Some(path) = flag {
         return open_path(path);
     }
@@ -110,7 +114,10 @@ pub fn spool(mut reader: impl Read, name: &str) -> Result<Input, InputError> {
     let dir = std::env::temp_dir();
     let mut file = tempfile::tempfile_in(&dir).map_err(|e| InputError::Read {
         name: name.to_string(),
-        reason: format!("cannot create a temporary file in {} ({e}); set TMPDIR to a writable directory", dir.display()),
+        reason: format!(
+            "cannot create a temporary file in {} ({e}); set TMPDIR to a writable directory",
+            dir.display()
+        ),
     })?;
     let mut buf = vec![0u8; 1 << 20];
     let mut size = 0u64;
@@ -144,8 +151,16 @@ mod tests {
 
     #[test]
     fn flag_wins_and_missing_file_names_the_path() {
-        let e = open(Some(Path::new("/no/such.wav")), Path::new("/input.audio"), false).unwrap_err();
-        assert!(e.to_string().starts_with("/no/such.wav: cannot open input"), "{e}");
+        let e = open(
+            Some(Path::new("/no/such.wav")),
+            Path::new("/input.audio"),
+            false,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().starts_with("/no/such.wav: cannot open input"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -157,7 +172,10 @@ mod tests {
     #[test]
     fn directory_and_empty_inputs_are_rejected() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(matches!(open_path(dir.path()), Err(InputError::NotAFile(_))));
+        assert!(matches!(
+            open_path(dir.path()),
+            Err(InputError::NotAFile(_))
+        ));
         let empty = dir.path().join("empty.wav");
         std::fs::write(&empty, b"").unwrap();
         assert!(matches!(open_path(&empty), Err(InputError::Empty(_))));
@@ -173,6 +191,9 @@ mod tests {
         input.file.read_to_string(&mut s).unwrap();
         assert_eq!(s, "RIFFdata");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
-        assert!(matches!(spool(&b""[..], "stdin"), Err(InputError::Empty(_))));
+        assert!(matches!(
+            spool(&b""[..], "stdin"),
+            Err(InputError::Empty(_))
+        ));
     }
 }

@@ -5,6 +5,7 @@
 //!
 //! Imports nothing from the rest of hark.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use tracing_subscriber::layer::SubscriberExt;
@@ -68,6 +69,7 @@ pub fn log_file_path() -> Option<PathBuf> {
 pub fn init(verbosity: Verbosity) -> Result<(), String> {
     let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .without_time()
         .with_filter(filter(verbosity.directive()));
@@ -78,9 +80,13 @@ pub fn init(verbosity: Verbosity) -> Result<(), String> {
                 if let Some(parent) = path.parent() {
                     std::fs::create_dir_all(parent)?;
                 }
-                std::fs::OpenOptions::new().create(true).append(true).open(&path)
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
             };
-            let file = open().map_err(|e| format!("unable to set up logging: {}: {e}", path.display()))?;
+            let file =
+                open().map_err(|e| format!("unable to set up logging: {}: {e}", path.display()))?;
             Some(
                 tracing_subscriber::fmt::layer()
                     .with_writer(std::sync::Mutex::new(file))

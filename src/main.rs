@@ -18,7 +18,11 @@ fn main() -> std::process::ExitCode {
     let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { ExitCode::Usage } else { ExitCode::Success };
+            let code = if e.use_stderr() {
+                ExitCode::Usage
+            } else {
+                ExitCode::Success
+            };
             let _ = e.print();
             return code.into();
         }
@@ -37,7 +41,7 @@ fn main() -> std::process::ExitCode {
         Err(e) => {
             eprintln!("hark: error: {e}");
             let code = e.exit_code();
-            tracing::debug!(exit_code = code.code(), "exiting");
+            tracing::debug!(exit_code = code.code(), error = %e, "failed");
             code.into()
         }
     }

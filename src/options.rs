@@ -34,7 +34,9 @@ pub struct Options {
     pub parallel_requested: usize,
     /// Workers used (clamped to the available cores).
     pub workers: usize,
-    /// ONNX Runtime threads per worker, so workers × threads ≤ cores.
+    /// ONNX Runtime intra-op threads per worker. Always 1: `--parallel N`
+    /// means N cores, as in the Speechmatics container, so N workers never
+    /// oversubscribe the cores and results do not depend on thread counts.
     pub intra_threads: usize,
     /// Cores available to this process (cgroup limits respected).
     pub cores: usize,
@@ -76,7 +78,9 @@ impl Options {
         let cores = available_cores();
         let workers = requested.min(cores);
         if workers < requested {
-            tracing::warn!("--parallel {requested} exceeds the {cores} available core(s): using {workers}");
+            tracing::warn!(
+                "--parallel {requested} exceeds the {cores} available core(s): using {workers}"
+            );
         }
         if let Some(lang) = &cli.language {
             if lang.trim().is_empty() {
@@ -95,7 +99,7 @@ impl Options {
             language: cli.language.clone(),
             parallel_requested: requested,
             workers,
-            intra_threads: (cores / workers).max(1),
+            intra_threads: 1,
             cores,
             output_format: cli.output_format,
             all_formats: cli.all_formats.clone(),

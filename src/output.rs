@@ -51,14 +51,21 @@ pub fn write_all_formats(t: &Transcript, dir: &Path) -> Result<(), Error> {
     for (name, format) in ALL_FORMATS {
         let text = render(t, format);
         let dest = dir.join(name);
-        let fail = |e: std::io::Error| Error::Output(format!("--all-formats: cannot write {}: {e}", dest.display()));
+        let fail = |e: std::io::Error| {
+            Error::Output(format!(
+                "--all-formats: cannot write {}: {e}",
+                dest.display()
+            ))
+        };
         let mut tmp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .tempfile_in(dir)
             .map_err(fail)?;
         crate::signals::remove_on_signal(tmp.path().to_path_buf());
         let tmp_path = tmp.path().to_path_buf();
-        let written = tmp.write_all(text.as_bytes()).and_then(|()| tmp.as_file().sync_all());
+        let written = tmp
+            .write_all(text.as_bytes())
+            .and_then(|()| tmp.as_file().sync_all());
         if let Err(e) = written {
             crate::signals::forget(&tmp_path);
             return Err(fail(e));

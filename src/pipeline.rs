@@ -65,7 +65,11 @@ pub fn open_audio(input: Input) -> Result<AudioStream, Error> {
 }
 
 /// Recognises everything in `audio` with `family`, as planned.
-pub fn recognize(audio: AudioStream, family: &dyn Family, plan: &Plan) -> Result<Recognized, Error> {
+pub fn recognize(
+    audio: AudioStream,
+    family: &dyn Family,
+    plan: &Plan,
+) -> Result<Recognized, Error> {
     let info = audio.info().clone();
     let workers = plan.workers.max(1);
     let recognizers: Vec<Mutex<Box<dyn Recognizer>>> = (0..workers)
@@ -118,9 +122,15 @@ fn produce(
     abort: &AtomicBool,
 ) -> Result<(u64, usize), Error> {
     let info = audio.info().clone();
-    let mix = if per_channel { Mix::PerChannel } else { Mix::Mono };
+    let mix = if per_channel {
+        Mix::PerChannel
+    } else {
+        Mix::Mono
+    };
     let mut resampler = Resampler::new(info.sample_rate, info.channels, mix)?;
-    let mut chunkers: Vec<Chunker> = (0..resampler.streams()).map(|s| Chunker::new(s, limits)).collect();
+    let mut chunkers: Vec<Chunker> = (0..resampler.streams())
+        .map(|s| Chunker::new(s, limits))
+        .collect();
     let mut seq = 0usize;
     let mut samples = 0u64;
     let send = |chunks: Vec<Chunk>, seq: &mut usize| -> bool {

@@ -34,22 +34,28 @@ pub fn forget(path: &std::path::Path) {
 /// Starts the watcher thread. Errors only if signal handlers cannot be installed.
 pub fn install() -> std::io::Result<()> {
     let mut signals = Signals::new([SIGINT, SIGTERM])?;
-    std::thread::Builder::new().name("signals".into()).spawn(move || {
-        if let Some(sig) = signals.forever().next() {
-            let code = if sig == SIGTERM {
-                ExitCode::Terminated
-            } else {
-                ExitCode::Interrupted
-            };
-            if let Ok(v) = CLEANUP.lock() {
-                for p in v.iter() {
-                    let _ = std::fs::remove_file(p);
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if let Some(sig) = signals.forever().next() {
+                let code = if sig == SIGTERM {
+                    ExitCode::Terminated
+                } else {
+                    ExitCode::Interrupted
+                };
+                if let Ok(v) = CLEANUP.lock() {
+                    for p in v.iter() {
+                        let _ = std::fs::remove_file(p);
+                    }
                 }
+                let what = if sig == SIGTERM {
+                    "terminated by SIGTERM"
+                } else {
+                    "interrupted by SIGINT"
+                };
+                eprintln!("hark: error: {what}");
+                std::process::exit(i32::from(code.code()));
             }
-            let what = if sig == SIGTERM { "terminated by SIGTERM" } else { "interrupted by SIGINT" };
-            eprintln!("hark: error: {what}");
-            std::process::exit(i32::from(code.code()));
-        }
-    })?;
+        })?;
     Ok(())
 }

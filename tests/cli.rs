@@ -7,7 +7,11 @@ use common::*;
 use predicates::prelude::*;
 
 fn first_line(stderr: &[u8]) -> String {
-    String::from_utf8_lossy(stderr).lines().next().unwrap_or("").to_string()
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string()
 }
 
 #[test]
@@ -25,7 +29,11 @@ fn help_prints_the_exit_code_table() {
 #[test]
 fn version_names_trusted_keys() {
     let tmp = tempfile::tempdir().unwrap();
-    hark(tmp.path()).arg("--version").assert().code(0).stdout(predicate::str::contains("hark"));
+    hark(tmp.path())
+        .arg("--version")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("hark"));
 }
 
 #[test]
@@ -35,7 +43,11 @@ fn parallel_zero_or_not_a_number_is_a_usage_error() {
         let out = hark(tmp.path()).args(["--parallel", bad]).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "--parallel {bad}");
         assert!(out.stdout.is_empty());
-        assert!(first_line(&out.stderr).contains("--parallel"), "{}", first_line(&out.stderr));
+        assert!(
+            first_line(&out.stderr).contains("--parallel"),
+            "{}",
+            first_line(&out.stderr)
+        );
     }
     // Speechmatics' one-dash spelling reaches the same check.
     let out = hark(tmp.path()).args(["-parallel", "0"]).output().unwrap();
@@ -53,11 +65,18 @@ fn unknown_flag_is_a_usage_error() {
 #[test]
 fn no_license_exits_3_and_says_where_it_looked() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = hark(tmp.path()).arg("--input").arg(repo("samples/digits.wav")).output().unwrap();
+    let out = hark(tmp.path())
+        .arg("--input")
+        .arg(repo("samples/digits.wav"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(out.stdout.is_empty());
     let line = first_line(&out.stderr);
-    assert!(line.contains("/license.json") && line.contains("LICENSE_TOKEN"), "{line}");
+    assert!(
+        line.contains("/license.json") && line.contains("LICENSE_TOKEN"),
+        "{line}"
+    );
 }
 
 #[test]
@@ -72,7 +91,11 @@ fn expired_license_exits_3_before_reading_audio() {
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(out.stdout.is_empty());
-    assert!(first_line(&out.stderr).contains("expired"), "{}", first_line(&out.stderr));
+    assert!(
+        first_line(&out.stderr).contains("expired"),
+        "{}",
+        first_line(&out.stderr)
+    );
 }
 
 #[test]
@@ -89,13 +112,20 @@ fn license_token_env_wins_over_a_bad_file() {
         .output()
         .unwrap();
     // Past the license check, on to the (missing) input.
-    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn missing_input_file_exits_4_naming_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = transcribe(tmp.path(), std::path::Path::new("/no/such/audio.wav")).output().unwrap();
+    let out = transcribe(tmp.path(), std::path::Path::new("/no/such/audio.wav"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(4));
     assert!(out.stdout.is_empty());
     assert!(first_line(&out.stderr).contains("/no/such/audio.wav"));
@@ -116,7 +146,10 @@ fn bad_inputs_exit_4_without_panicking() {
     let wav = std::fs::read(repo("samples/digits.wav")).unwrap();
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("empty.wav", Vec::new()),
-        ("text.wav", b"this is not audio, just some text\n".repeat(100)),
+        (
+            "text.wav",
+            b"this is not audio, just some text\n".repeat(100),
+        ),
         ("random.mp3", random.clone()),
         ("random.bin", random),
         ("header-only.wav", wav[..44].to_vec()),
@@ -130,7 +163,11 @@ fn bad_inputs_exit_4_without_panicking() {
         assert_eq!(out.status.code(), Some(4), "{name}: {err}");
         assert!(out.stdout.is_empty(), "{name}");
         assert!(!err.contains("panicked"), "{name}: {err}");
-        assert!(first_line(&out.stderr).contains(name), "{name}: {}", first_line(&out.stderr));
+        assert!(
+            first_line(&out.stderr).contains(name),
+            "{name}: {}",
+            first_line(&out.stderr)
+        );
     }
 }
 
@@ -148,7 +185,12 @@ fn missing_or_broken_model_exits_5() {
         .args(["--model", "/no/such/model"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(first_line(&out.stderr).contains("/no/such/model"));
 
     let broken = tmp.path().join("broken");
@@ -160,7 +202,12 @@ fn missing_or_broken_model_exits_5() {
         .arg(&broken)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.stdout.is_empty());
 
     let out = transcribe(tmp.path(), &repo("samples/digits.wav"))
@@ -184,4 +231,68 @@ fn terminal_free_empty_stdin_exits_4() {
     assert!(first_line(&out.stderr).contains("stdin"));
     // Nothing left behind in TMPDIR.
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn readme_documents_every_exit_code() {
+    let readme = std::fs::read_to_string(repo("README.md")).unwrap();
+    for c in hark::exit::ExitCode::ALL {
+        let row = format!("| {} | {} |", c.code(), c.meaning());
+        assert!(readme.contains(&row), "README lacks {row}");
+    }
+}
+
+fn signal_while_reading_stdin(signal: &str, expected: i32) {
+    use std::process::{Command, Stdio};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hark"))
+        .arg("--license")
+        .arg(valid_license())
+        .env_remove("LICENSE_TOKEN")
+        .env("TMPDIR", tmp.path())
+        .env("ORT_DYLIB_PATH", repo(".ort/libonnxruntime.so"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Feed some audio but never close stdin: hark is busy spooling it.
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, &std::fs::read(repo("samples/digits.wav")).unwrap()[..4096]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let status = Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    assert_eq!(out.status.code(), Some(expected), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains(if expected == 143 { "SIGTERM" } else { "SIGINT" }));
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "TMPDIR not empty");
+}
+
+#[test]
+fn sigterm_exits_143_and_leaves_nothing() {
+    signal_while_reading_stdin("-TERM", 143);
+}
+
+#[test]
+fn sigint_exits_130_and_leaves_nothing() {
+    signal_while_reading_stdin("-INT", 130);
+}
+
+#[test]
+fn logs_go_to_sm_log_dir_when_asked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = tmp.path().join("logs");
+    let out = hark(tmp.path())
+        .env("SM_LOG_DIR", &logs)
+        .env("SM_JOB_ID", "124")
+        .arg("--license")
+        .arg(valid_license())
+        .args(["--input", "/no/such/audio.wav"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let log = std::fs::read_to_string(logs.join("124/hark.log")).unwrap();
+    assert!(log.contains("license ok"), "{log}");
 }

@@ -30,18 +30,27 @@ fn expected_words(path: &Path) -> Vec<String> {
 /// The OpenAPI 2.0 `RetrieveTranscriptResponse` as a JSON Schema validator.
 fn transcript_schema() -> Option<jsonschema::Validator> {
     let yaml = shared("reference/speechmatics/batch-api-openapi.yaml")?;
-    let spec: serde_json::Value = serde_yaml::from_str(&std::fs::read_to_string(yaml).unwrap()).unwrap();
+    let spec: serde_json::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(yaml).unwrap()).unwrap();
     let schema = serde_json::json!({
         "$schema": "http://json-schema.org/draft-04/schema#",
         "$ref": "#/definitions/RetrieveTranscriptResponse",
         "definitions": spec["definitions"],
     });
-    Some(jsonschema::options().should_validate_formats(true).build(&schema).expect("schema compiles"))
+    Some(
+        jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .expect("schema compiles"),
+    )
 }
 
 pub fn assert_valid(v: &serde_json::Value) {
     if let Some(schema) = transcript_schema() {
-        let errors: Vec<String> = schema.iter_errors(v).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+        let errors: Vec<String> = schema
+            .iter_errors(v)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
         assert!(errors.is_empty(), "schema errors: {errors:#?}");
     }
 }
@@ -50,7 +59,10 @@ pub fn assert_valid(v: &serde_json::Value) {
 fn sample_is_transcribed_correctly_and_validates() {
     let tmp = tempfile::tempdir().unwrap();
     let v = run_ok(&mut transcribe(tmp.path(), &repo("samples/digits.wav")));
-    assert_eq!(words(&v), expected_words(&repo("samples/digits.expected.txt")));
+    assert_eq!(
+        words(&v),
+        expected_words(&repo("samples/digits.expected.txt"))
+    );
     assert_eq!(v["format"], "2.9");
     assert_eq!(v["job"]["id"], "testjob");
     assert_eq!(v["job"]["data_name"], "digits.wav");
@@ -60,7 +72,10 @@ fn sample_is_transcribed_correctly_and_validates() {
     let results = v["results"].as_array().unwrap();
     let mut last = 0.0;
     for r in results {
-        let (s, e) = (r["start_time"].as_f64().unwrap(), r["end_time"].as_f64().unwrap());
+        let (s, e) = (
+            r["start_time"].as_f64().unwrap(),
+            r["end_time"].as_f64().unwrap(),
+        );
         assert!(s >= last - 1e-9 && e >= s, "times out of order: {r}");
         last = s;
         let c = r["alternatives"][0]["confidence"].as_f64().unwrap();
@@ -82,7 +97,11 @@ fn stdin_gives_the_same_transcript_as_a_file() {
     let from_stdin = run_ok(&mut cmd);
     assert_eq!(words(&from_file), words(&from_stdin));
     assert_eq!(from_stdin["job"]["data_name"], "stdin");
-    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "TMPDIR not empty");
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        0,
+        "TMPDIR not empty"
+    );
 }
 
 #[test]

@@ -42,7 +42,13 @@ pub fn greedy(
         let (best, lp) = row
             .iter()
             .enumerate()
-            .fold((blank, f32::NEG_INFINITY), |acc, (i, &v)| if v > acc.1 { (i, v) } else { acc });
+            .fold((blank, f32::NEG_INFINITY), |acc, (i, &v)| {
+                if v > acc.1 {
+                    (i, v)
+                } else {
+                    acc
+                }
+            });
         if best == blank {
             flush(current.take(), &mut out);
         } else if best == prev {

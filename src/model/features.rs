@@ -43,7 +43,9 @@ pub struct Fbank {
 
 impl std::fmt::Debug for Fbank {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Fbank").field("num_bins", &self.num_bins).finish()
+        f.debug_struct("Fbank")
+            .field("num_bins", &self.num_bins)
+            .finish()
     }
 }
 
@@ -247,18 +249,24 @@ mod tests {
             .collect();
         let feats = fb.compute(&tone);
         let row = &feats[50 * 80..51 * 80];
-        let (argmax, _) = row
-            .iter()
-            .enumerate()
-            .fold((0, f32::MIN), |acc, (i, &v)| if v > acc.1 { (i, v) } else { acc });
+        let (argmax, _) =
+            row.iter().enumerate().fold(
+                (0, f32::MIN),
+                |acc, (i, &v)| if v > acc.1 { (i, v) } else { acc },
+            );
         // 1 kHz in Slaney mel = 15; bins are spaced (mel(7600)) / 81 apart.
         let expected = (mel_slaney(1000.0) / (mel_slaney(7600.0) / 81.0)).round() as usize - 1;
-        assert!(argmax.abs_diff(expected) <= 1, "argmax {argmax}, expected {expected}");
+        assert!(
+            argmax.abs_diff(expected) <= 1,
+            "argmax {argmax}, expected {expected}"
+        );
     }
 
     #[test]
     fn per_feature_normalisation_gives_zero_mean_unit_std() {
-        let mut f: Vec<f32> = (0..800).map(|i| (i % 13) as f32 * 0.7 + (i / 80) as f32).collect();
+        let mut f: Vec<f32> = (0..800)
+            .map(|i| (i % 13) as f32 * 0.7 + (i / 80) as f32)
+            .collect();
         normalize(&mut f, 80, Normalize::PerFeature);
         for b in 0..80 {
             let col: Vec<f32> = f.iter().skip(b).step_by(80).copied().collect();

@@ -144,7 +144,10 @@ pub fn default_dirs() -> Vec<PathBuf> {
     {
         dirs.push(exe_dir.join("../share/hark/model"));
     }
-    dirs.push(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/models/digits-en")));
+    dirs.push(PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/models/digits-en"
+    )));
     dirs
 }
 
@@ -204,7 +207,9 @@ mod tests {
 
     #[test]
     fn missing_dir_is_a_model_error() {
-        let e = load(Path::new("/nonexistent/model")).err().map(|e| e.to_string());
+        let e = load(Path::new("/nonexistent/model"))
+            .err()
+            .map(|e| e.to_string());
         assert!(e.unwrap_or_default().contains("/nonexistent/model"));
     }
 }

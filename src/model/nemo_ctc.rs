@@ -18,9 +18,9 @@ use ort::session::Session;
 use ort::value::Tensor;
 
 use super::features::{self, Fbank, Normalize};
-use crate::profile::Stage;
 use super::tokens::Tokens;
 use super::{ctc, runtime, ChunkLimits, Family, ModelError, ModelInfo, Recognizer, TimedToken};
+use crate::profile::Stage;
 
 /// A loaded NeMo CTC model: bytes, symbol table and metadata.
 pub struct NemoCtc {
@@ -34,7 +34,11 @@ pub struct NemoCtc {
 }
 
 /// A CPU session over `bytes` with `intra_threads` intra-op threads.
-fn session(env: &ort::environment::Environment, bytes: &[u8], intra_threads: usize) -> Result<Session, String> {
+fn session(
+    env: &ort::environment::Environment,
+    bytes: &[u8],
+    intra_threads: usize,
+) -> Result<Session, String> {
     let text = |e: &dyn std::fmt::Display| e.to_string();
     let mut b = Session::builder(env)
         .map_err(|e| text(&e))?
@@ -58,27 +62,42 @@ impl NemoCtc {
             .iter()
             .map(|n| dir.join(n))
             .find(|p| p.is_file())
-            .ok_or_else(|| ModelError::Missing(format!("{}: no model.onnx or model.int8.onnx", dir.display())))?;
-        let bytes = std::fs::read(&model).map_err(|e| ModelError::Missing(format!("{}: {e}", model.display())))?;
+            .ok_or_else(|| {
+                ModelError::Missing(format!(
+                    "{}: no model.onnx or model.int8.onnx",
+                    dir.display()
+                ))
+            })?;
+        let bytes = std::fs::read(&model)
+            .map_err(|e| ModelError::Missing(format!("{}: {e}", model.display())))?;
         let tokens = Tokens::load(&dir.join("tokens.txt"))?;
         NemoCtc::from_parts(Cow::Owned(bytes), tokens, dir.display().to_string())
     }
 
     /// Builds the model from ONNX bytes and a symbol table; `origin` names it in messages.
-    pub fn from_parts(bytes: Cow<'static, [u8]>, tokens: Tokens, origin: String) -> Result<NemoCtc, ModelError> {
+    pub fn from_parts(
+        bytes: Cow<'static, [u8]>,
+        tokens: Tokens,
+        origin: String,
+    ) -> Result<NemoCtc, ModelError> {
         let env = runtime::environment()?;
         // One probe session validates the graph and reads the metadata.
-        let session = session(env, &bytes, 1)
-            .map_err(|e| ModelError::Invalid(format!("{origin}: not a loadable ONNX model: {e}")))?;
-        let meta = session
-            .metadata()
-            .map_err(|e| ModelError::Invalid(format!("{origin}: cannot read ONNX metadata: {e}")))?;
+        let session = session(env, &bytes, 1).map_err(|e| {
+            ModelError::Invalid(format!("{origin}: not a loadable ONNX model: {e}"))
+        })?;
+        let meta = session.metadata().map_err(|e| {
+            ModelError::Invalid(format!("{origin}: cannot read ONNX metadata: {e}"))
+        })?;
         let get = |k: &str| meta.custom(k);
         let num = |k: &str| -> Result<usize, ModelError> {
-            let v = get(k).ok_or_else(|| ModelError::Invalid(format!("{origin}: ONNX metadata has no `{k}`")))?;
-            v.trim()
-                .parse()
-                .map_err(|_| ModelError::Invalid(format!("{origin}: ONNX metadata `{k}` = {v:?} is not a number")))
+            let v = get(k).ok_or_else(|| {
+                ModelError::Invalid(format!("{origin}: ONNX metadata has no `{k}`"))
+            })?;
+            v.trim().parse().map_err(|_| {
+                ModelError::Invalid(format!(
+                    "{origin}: ONNX metadata `{k}` = {v:?} is not a number"
+                ))
+            })
         };
         if get("is_giga_am").is_some_and(|v| v.trim() == "1") {
             return Err(ModelError::Invalid(format!(
@@ -108,10 +127,14 @@ impl NemoCtc {
         }
         let blank = vocab - 1;
         if tokens.piece(blank) != Some("<blk>") {
-            return Err(ModelError::Invalid(format!("{origin}: tokens.txt: the last token must be <blk>")));
+            return Err(ModelError::Invalid(format!(
+                "{origin}: tokens.txt: the last token must be <blk>"
+            )));
         }
         if subsampling == 0 {
-            return Err(ModelError::Invalid(format!("{origin}: subsampling_factor must be positive")));
+            return Err(ModelError::Invalid(format!(
+                "{origin}: subsampling_factor must be positive"
+            )));
         }
         let names: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
         for want in ["audio_signal", "length"] {
@@ -123,7 +146,12 @@ impl NemoCtc {
             }
         }
         let languages = get("language")
-            .map(|l| l.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+            .map(|l| {
+                l.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
             .unwrap_or_default();
         drop(meta);
         drop(session);
@@ -155,8 +183,9 @@ impl Family for NemoCtc {
     fn recognizer(&self, intra_threads: usize) -> Result<Box<dyn Recognizer>, ModelError> {
         let env = runtime::environment()?;
         let origin = &self.info.origin;
-        let session = session(env, &self.bytes, intra_threads)
-            .map_err(|e| ModelError::Invalid(format!("{origin}: cannot create an ONNX session: {e}")))?;
+        let session = session(env, &self.bytes, intra_threads).map_err(|e| {
+            ModelError::Invalid(format!("{origin}: cannot create an ONNX session: {e}"))
+        })?;
         Ok(Box::new(NemoCtcRecognizer {
             session,
             tokens: Arc::clone(&self.tokens),
@@ -195,8 +224,10 @@ impl Recognizer for NemoCtcRecognizer {
                 transposed[b * frames + t] = x;
             }
         }
-        let signal = Tensor::from_array((vec![1i64, bins as i64, frames as i64], transposed)).map_err(inference)?;
+        let signal = Tensor::from_array((vec![1i64, bins as i64, frames as i64], transposed))
+            .map_err(inference)?;
         let length = Tensor::from_array((vec![1i64], vec![frames as i64])).map_err(inference)?;
+        let started = std::time::Instant::now();
         let outputs = self
             .session
             .run(ort::inputs!["audio_signal" => signal, "length" => length])
@@ -216,6 +247,14 @@ impl Recognizer for NemoCtcRecognizer {
             let lse = max + row.iter().map(|x| (x - max).exp()).sum::<f32>().ln();
             row.iter_mut().for_each(|x| *x -= lse);
         }
-        Ok(ctc::greedy(&logprobs, self.vocab, self.blank, self.frame_secs, &self.tokens))
+        let tokens = ctc::greedy(
+            &logprobs,
+            self.vocab,
+            self.blank,
+            self.frame_secs,
+            &self.tokens,
+        );
+        Stage::Inference.add(started.elapsed().as_nanos() as u64);
+        Ok(tokens)
     }
 }

@@ -28,7 +28,12 @@ impl Tokens {
             if line.trim().is_empty() {
                 continue;
             }
-            let bad = || ModelError::Invalid(format!("{origin}: line {}: expected `piece id`, got {line:?}", n + 1));
+            let bad = || {
+                ModelError::Invalid(format!(
+                    "{origin}: line {}: expected `piece id`, got {line:?}",
+                    n + 1
+                ))
+            };
             let (piece, id) = match line.rsplit_once(char::is_whitespace) {
                 Some((p, id)) => (p.to_string(), id),
                 // A line holding only an id is a piece made of a space.
@@ -107,7 +112,9 @@ mod tests {
         assert!(Tokens::parse("a 0\nb 2\n", "t").is_err());
         assert!(Tokens::parse("a x\n", "t").is_err());
         assert!(Tokens::parse("", "t").is_err());
-        let e = Tokens::parse("a 0\nb zz\n", "tokens.txt").unwrap_err().to_string();
+        let e = Tokens::parse("a 0\nb zz\n", "tokens.txt")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("tokens.txt: line 2"), "{e}");
     }
 }

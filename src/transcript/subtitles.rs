@@ -80,7 +80,8 @@ pub fn cues(t: &Transcript) -> Vec<Cue> {
             } else {
                 delim.chars().count()
             };
-            line.chars().count() + extra + item.content.chars().count() <= max_len || line.is_empty()
+            line.chars().count() + extra + item.content.chars().count() <= max_len
+                || line.is_empty()
         };
         if !fits {
             if cue.lines.len() < max_lines {
@@ -130,7 +131,12 @@ fn timestamp(secs: f64, sep: char) -> String {
 pub fn render_srt(t: &Transcript) -> String {
     let mut s = String::new();
     for (i, c) in cues(t).iter().enumerate() {
-        s.push_str(&format!("{}\n{} --> {}\n", i + 1, timestamp(c.start, ','), timestamp(c.end, ',')));
+        s.push_str(&format!(
+            "{}\n{} --> {}\n",
+            i + 1,
+            timestamp(c.start, ','),
+            timestamp(c.end, ',')
+        ));
         let text = c.lines.join("\n");
         match &c.label {
             Some(l) => s.push_str(&format!("[{l}] {text}\n\n")),
@@ -144,7 +150,11 @@ pub fn render_srt(t: &Transcript) -> String {
 pub fn render_vtt(t: &Transcript) -> String {
     let mut s = String::from("WEBVTT\n\n");
     for c in cues(t) {
-        s.push_str(&format!("{} --> {}\n", timestamp(c.start, '.'), timestamp(c.end, '.')));
+        s.push_str(&format!(
+            "{} --> {}\n",
+            timestamp(c.start, '.'),
+            timestamp(c.end, '.')
+        ));
         let text = c.lines.join("\n");
         match &c.label {
             Some(l) => s.push_str(&format!("<v {l}>{text}\n\n")),

@@ -29,7 +29,10 @@ pub fn shared(rel: &str) -> Option<PathBuf> {
         return Some(p);
     }
     if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{} is missing (CI=true: ../shared must be present)", p.display());
+        panic!(
+            "{} is missing (CI=true: ../shared must be present)",
+            p.display()
+        );
     }
     eprintln!("SKIPPED: {} not present", p.display());
     None
@@ -53,7 +56,10 @@ pub fn hark(tmp: &Path) -> Command {
 /// A hark run with the valid dev license on `input`.
 pub fn transcribe(tmp: &Path, input: &Path) -> Command {
     let mut cmd = hark(tmp);
-    cmd.arg("--license").arg(valid_license()).arg("--input").arg(input);
+    cmd.arg("--license")
+        .arg(valid_license())
+        .arg("--input")
+        .arg(input);
     cmd
 }
 
@@ -78,11 +84,13 @@ pub fn json(stdout: &[u8]) -> serde_json::Value {
 /// Word error rate counts: (edits, reference length), by Levenshtein alignment.
 pub fn word_errors(reference: &[String], hypothesis: &[String]) -> (usize, usize) {
     let (n, m) = (reference.len(), hypothesis.len());
-    let mut d: Vec<Vec<usize>> = (0..=n).map(|i| {
-        let mut row = vec![0; m + 1];
-        row[0] = i;
-        row
-    }).collect();
+    let mut d: Vec<Vec<usize>> = (0..=n)
+        .map(|i| {
+            let mut row = vec![0; m + 1];
+            row[0] = i;
+            row
+        })
+        .collect();
     for j in 0..=m {
         d[0][j] = j;
     }
