@@ -8,7 +8,7 @@
 //! May import every stage; nothing imports it but `main`.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::cli::{Cli, Command};
 use crate::error::Error;
@@ -38,17 +38,9 @@ pub fn run(cli: Cli) -> Result<(), Error> {
 }
 
 fn load_model(opts: &Options) -> Result<Box<dyn Family>, Error> {
-    let dir: PathBuf = match &opts.model {
-        Some(dir) => dir.clone(),
-        None => model::default_dirs()
-            .into_iter()
-            .find(|d| d.is_dir())
-            .ok_or_else(|| {
-                model::ModelError::Missing("no --model given and no default model installed".into())
-            })?,
-    };
-    tracing::info!(model = %dir.display(), "loading model");
-    Ok(model::load(&dir)?)
+    let family = model::load_or_default(opts.model.as_deref())?;
+    tracing::info!(model = %family.info().origin, family = family.info().family, "model loaded");
+    Ok(family)
 }
 
 fn transcribe(opts: &Options) -> Result<(), Error> {

@@ -227,3 +227,11 @@ pub fn wav_header(rate: u32, channels: u16, bits: u16, frames: u32) -> Vec<u8> {
     h.extend_from_slice(&data.to_le_bytes());
     h
 }
+
+#[test]
+fn stream_and_resampler_can_move_to_worker_threads() {
+    fn assert_send<T: Send>() {}
+    assert_send::<AudioStream>();
+    assert_send::<hark::audio::Resampler>();
+    assert_send::<AudioError>();
+}

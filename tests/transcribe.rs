@@ -142,3 +142,39 @@ fn parallel_workers_do_not_change_the_transcript() {
         assert_eq!(r, &runs[0], "transcript differs across --parallel");
     }
 }
+
+#[test]
+fn every_shared_audio_file_transcribes_or_fails_with_exit_4() {
+    let Some(dir) = shared("audio") else { return };
+    let mut files = Vec::new();
+    for sub in std::fs::read_dir(&dir).unwrap().filter_map(Result::ok) {
+        for f in std::fs::read_dir(sub.path()).unwrap().filter_map(Result::ok) {
+            let p = f.path();
+            let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+            if !matches!(ext, "md" | "tsv" | "txt") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 20, "only {} files under {}", files.len(), dir.display());
+    let tmp = tempfile::tempdir().unwrap();
+    for f in &files {
+        let out = transcribe(tmp.path(), f).args(["--parallel", "2"]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        match out.status.code() {
+            Some(0) => {
+                let v = json(&out.stdout);
+                assert!(v["job"]["duration"].as_u64().is_some(), "{}", f.display());
+                assert_valid(&v);
+            }
+            Some(4) => {
+                let name = f.file_name().unwrap().to_string_lossy();
+                assert!(err.lines().next().unwrap_or("").contains(&*name), "{}: {err}", f.display());
+            }
+            other => panic!("{}: exit {other:?}: {err}", f.display()),
+        }
+        eprintln!("{}: exit {:?}", f.display(), out.status.code());
+    }
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "TMPDIR not empty");
+}

@@ -29,6 +29,7 @@ def log(msg):
 
 
 # globals shared with forked workers
+PROFILE = "stage1"  # "stage2": FSDD-heavy, lighter augmentation (fine-tuning)
 FSDD = None
 ESPEAK_WORDS = None
 ESPEAK_STRINGS = None
@@ -37,13 +38,14 @@ ESPEAK_STRINGS = None
 def segment(rng):
     """One digit string (audio@16k, digits, full_band_source)."""
     r = rng.random()
+    cuts = (0.55, 0.70, 0.88) if PROFILE == "stage1" else (0.70, 0.85, 0.95)
     n = int(rng.integers(1, 9))
     digits = [int(d) for d in rng.integers(0, 10, n)]
-    if r < 0.55:
+    if r < cuts[0]:
         return D.fsdd_string(FSDD, digits, rng, mix_speakers=False), digits, False
-    if r < 0.70:
+    if r < cuts[1]:
         return D.fsdd_string(FSDD, digits, rng, mix_speakers=True), digits, False
-    if r < 0.88:
+    if r < cuts[2]:
         ws = ESPEAK_WORDS[rng.integers(len(ESPEAK_WORDS))]
         return D.compose([ws[d] for d in digits], rng), digits, True
     digits, x = ESPEAK_STRINGS[rng.integers(len(ESPEAK_STRINGS))]
@@ -56,7 +58,7 @@ def make_utterance(seed):
     r = rng.random()
     if r < 0.02:  # silence / noise only
         x, digits, fb = np.zeros(int(rng.uniform(0.3, 4) * D.SR), np.float32), [], True
-    elif r < 0.12:  # long: several strings with longer pauses, ~10-30 s
+    elif r < (0.12 if PROFILE == "stage1" else 0.07):  # long: several strings with longer pauses, ~10-30 s
         xs, digits, fb = [], [], False
         target = rng.uniform(10, 30) * D.SR
         while sum(len(a) for a in xs) < target:
@@ -68,7 +70,7 @@ def make_utterance(seed):
         x = np.concatenate(xs)
     else:
         x, digits, fb = segment(rng)
-    if rng.random() < 0.85:
+    if rng.random() < (0.85 if PROFILE == "stage1" else 0.5):
         x = D.augment(x, rng, fb)
     else:
         x = np.clip(x * np.float32(10 ** (rng.uniform(-20, 6) / 20)), -1, 1)
@@ -171,7 +173,13 @@ def main():
     ap.add_argument("--blocks", type=int, default=6)
     ap.add_argument("--kernel", type=int, default=9)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--checkpoint", default="training/work/checkpoint.pt")
+    ap.add_argument("--checkpoint", default="training/work/checkpoint.pt",
+                    help="stage-1 weights are saved here")
+    ap.add_argument("--stage2-utts", type=int, default=2400)
+    ap.add_argument("--stage2-steps", type=int, default=150)
+    ap.add_argument("--stage2-lr", type=float, default=5e-4)
+    ap.add_argument("--resume-stage2", action="store_true",
+                    help="skip stage 1: load --checkpoint and run only stage 2 + export")
     args = ap.parse_args()
 
     global FSDD, ESPEAK_WORDS, ESPEAK_STRINGS
@@ -186,16 +194,80 @@ def main():
         ESPEAK_WORDS, ESPEAK_STRINGS = D.build_espeak_bank(args.seed, args.n_espeak_word_sets,
                                                            args.n_espeak_strings, pool)
     log(f"  {len(ESPEAK_WORDS)} espeak word sets, {len(ESPEAK_STRINGS)} espeak strings")
+    model = DigitsCTC(channels=args.channels, n_blocks=args.blocks, kernel=args.kernel)
+    n_params = sum(p.numel() for p in model.parameters())
+    log(f"model: {n_params} parameters")
+    if args.resume_stage2:
+        model.load_state_dict(torch.load(args.checkpoint)["model"])
+        log(f"loaded stage-1 weights from {args.checkpoint}")
+    else:
+        stage1(model, args, rng)
+        os.makedirs(os.path.dirname(args.checkpoint), exist_ok=True)
+        torch.save({"model": model.state_dict(), "args": vars(args)}, args.checkpoint)
+    if args.stage2_steps:
+        stage2(model, args)
+    model.eval()
+    export_onnx(model, args.out, n_params)
+    log(f"exported to {args.out}; total wall time {time.time() - T0:.0f}s")
+
+
+def evaluate_dev(model, dev, args):
+    model.eval()
+    errs = toks = 0
+    with torch.no_grad():
+        for b in batches(dev, args.max_frames, np.random.default_rng(0)):
+            x, xl, y, yl = collate(dev, b, None, specaug=False)
+            lp, ol = model(x, xl)
+            for j, i in enumerate(b):
+                ref = dev[i][1].tolist()
+                errs += edit_distance(greedy(lp[j], int(ol[j])), ref)
+                toks += len(ref)
+    model.train()
+    return 100.0 * errs / max(1, toks)
+
+
+def stage2(model, args):
+    """Fine-tuning: FSDD-heavy data with lighter augmentation, cosine LR to 0."""
+    global PROFILE
+    PROFILE = "stage2"
+    rng = np.random.default_rng(args.seed + 1)
+    torch.manual_seed(args.seed + 1)
+    log(f"stage 2: generating {args.stage2_utts} utterances")
+    ds = gen_dataset(args.stage2_utts, args.seed + 1, args.threads)
+    log(f"  {sum(len(f) for f, _ in ds) / 100 / 3600:.2f} h of features")
+    dev, train = ds[:150], ds[150:]
+    opt = torch.optim.AdamW(model.parameters(), lr=args.stage2_lr, weight_decay=1e-3)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda k: 0.5 * (1 + np.cos(np.pi * min(k, args.stage2_steps) / args.stage2_steps)))
+    ctc = torch.nn.CTCLoss(blank=BLANK, zero_infinity=True)
+    log(f"  dev WER before stage 2 {evaluate_dev(model, dev, args):.2f}%")
+    step, t0 = 0, time.time()
+    model.train()
+    while step < args.stage2_steps:
+        for idx in batches(train, args.max_frames, rng):
+            if step >= args.stage2_steps:
+                break
+            x, xl, y, yl = collate(train, idx, rng)
+            lp, ol = model(x, xl)
+            loss = ctc(lp.transpose(0, 1), y, ol, yl)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            sched.step()
+            step += 1
+            if step % 25 == 0:
+                log(f"stage 2 step {step}/{args.stage2_steps} loss {loss.item():.4f} lr {sched.get_last_lr()[0]:.2e}")
+    log(f"  dev WER after stage 2 {evaluate_dev(model, dev, args):.2f}% ({time.time() - t0:.0f}s)")
+
+
+def stage1(model, args, rng):
     log(f"generating {args.n_utts} augmented utterances")
     ds = gen_dataset(args.n_utts, args.seed, args.threads)
     hours = sum(len(f) for f, _ in ds) / 100 / 3600
     log(f"  {hours:.2f} h of features")
     dev = ds[:200]
     train = ds[200:]
-
-    model = DigitsCTC(channels=args.channels, n_blocks=args.blocks, kernel=args.kernel)
-    n_params = sum(p.numel() for p in model.parameters())
-    log(f"model: {n_params} parameters")
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-3)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.planned_steps, pct_start=0.1)
     ctc = torch.nn.CTCLoss(blank=BLANK, zero_infinity=True)
@@ -224,24 +296,8 @@ def main():
             if step % 25 == 0:
                 log(f"epoch {epoch} step {step}/{args.steps} loss {loss.item():.4f} lr {sched.get_last_lr()[0]:.2e}")
             if step % 300 == 0 or step == args.steps:
-                model.eval()
-                errs = toks = 0
-                with torch.no_grad():
-                    for b in batches(dev, args.max_frames, np.random.default_rng(0)):
-                        x, xl, y, yl = collate(dev, b, rng, specaug=False)
-                        lp, ol = model(x, xl)
-                        for j, i in enumerate(b):
-                            ref = dev[i][1].tolist()
-                            errs += edit_distance(greedy(lp[j], int(ol[j])), ref)
-                            toks += len(ref)
-                log(f"  dev (augmented, held-out generated) WER {100.0 * errs / max(1, toks):.2f}%")
-                model.train()
-    log(f"training took {time.time() - t_train:.0f}s")
-    os.makedirs(os.path.dirname(args.checkpoint), exist_ok=True)
-    torch.save({"model": model.state_dict(), "args": vars(args)}, args.checkpoint)
-    model.eval()
-    export_onnx(model, args.out, n_params)
-    log(f"exported to {args.out}; total wall time {time.time() - T0:.0f}s")
+                log(f"  dev (augmented, held-out generated) WER {evaluate_dev(model, dev, args):.2f}%")
+    log(f"stage 1 training took {time.time() - t_train:.0f}s")
 
 
 if __name__ == "__main__":

@@ -66,6 +66,87 @@ pub fn greedy(
     out
 }
 
+/// Moves token boundaries onto the speech around CTC's short spikes.
+///
+/// CTC marks a token with a spike of one or two frames, usually near its
+/// onset, so spike times make words look 40 ms long. `energy` is the frame
+/// energy in dB every `frame_secs` (10 ms); a frame is speech when it is
+/// [`SPEECH_DB`] above the chunk's quietest decile. A spike inside speech
+/// grows back and forward over that speech; a spike in a pause moves to the
+/// nearest speech. Spans never reach into a neighbour's and move at most
+/// [`MAX_EXTEND_SECS`].
+pub fn widen_to_speech(tokens: &mut [TimedToken], energy: &[f32], frame_secs: f64) {
+    if tokens.is_empty() || energy.is_empty() {
+        return;
+    }
+    let mut sorted = energy.to_vec();
+    sorted.sort_by(f32::total_cmp);
+    let floor = sorted[sorted.len() / 10];
+    let speech = |i: usize| energy.get(i).is_some_and(|&e| e > floor + SPEECH_DB);
+    let to_frame = |t: f64| ((t / frame_secs).round() as usize).min(energy.len());
+    let max_extend = (MAX_EXTEND_SECS / frame_secs) as usize;
+    for i in 0..tokens.len() {
+        let lo = if i == 0 {
+            0
+        } else {
+            to_frame(tokens[i - 1].end)
+        };
+        let hi = tokens
+            .get(i + 1)
+            .map_or(energy.len(), |t| to_frame(t.start));
+        let (mut a, mut b) = (
+            to_frame(tokens[i].start).max(lo),
+            to_frame(tokens[i].end).min(hi),
+        );
+        if b <= a {
+            continue;
+        }
+        if speech(a) {
+            let limit = a.saturating_sub(max_extend).max(lo);
+            while a > limit && speech(a - 1) {
+                a -= 1;
+            }
+        } else {
+            // The spike sits in a pause (CTC often fires just before or after
+            // a word): move to the nearest speech, forward on a tie.
+            let fwd = (a..hi.min(a + max_extend)).find(|&f| speech(f));
+            let back = (lo.max(a.saturating_sub(max_extend))..a).rev().find(|&f| speech(f));
+            match (fwd, back) {
+                (Some(f), Some(k)) if a - k < f - a => {
+                    b = k + 1;
+                    a = k;
+                    while a > lo && a + max_extend > b && speech(a - 1) {
+                        a -= 1;
+                    }
+                }
+                (Some(f), _) => {
+                    a = f;
+                    b = b.max(f + 1);
+                }
+                (None, Some(k)) => {
+                    b = k + 1;
+                    a = k;
+                    while a > lo && a + max_extend > b && speech(a - 1) {
+                        a -= 1;
+                    }
+                }
+                (None, None) => continue,
+            }
+        }
+        let limit = (b + max_extend).min(hi);
+        while b < limit && speech(b) {
+            b += 1;
+        }
+        tokens[i].start = a as f64 * frame_secs;
+        tokens[i].end = b as f64 * frame_secs;
+    }
+}
+
+/// A frame this far above the quietest decile counts as speech (dB).
+pub const SPEECH_DB: f32 = 15.0;
+/// A token boundary moves at most this far.
+pub const MAX_EXTEND_SECS: f64 = 0.6;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,6 +157,43 @@ mod tests {
             v[t * vocab + id] = -0.01;
         }
         v
+    }
+
+    #[test]
+    fn spans_widen_over_speech_but_not_into_neighbours() {
+        let tok = |s: f64, e: f64| TimedToken {
+            piece: "▁x".into(),
+            start: s,
+            end: e,
+            confidence: 1.0,
+        };
+        // Silence 0-0.2 s, speech 0.2-0.6 s, silence, speech 0.8-1.0 s, silence.
+        let energy: Vec<f32> = (0..120)
+            .map(|i| {
+                if (20..60).contains(&i) || (80..100).contains(&i) {
+                    -20.0
+                } else {
+                    -70.0
+                }
+            })
+            .collect();
+        let mut t = vec![tok(0.16, 0.20), tok(0.84, 0.88)];
+        widen_to_speech(&mut t, &energy, 0.01);
+        assert!(
+            (t[0].start - 0.20).abs() < 1e-9 && (t[0].end - 0.60).abs() < 1e-9,
+            "{:?}",
+            t[0]
+        );
+        assert!(
+            (t[1].start - 0.80).abs() < 1e-9 && (t[1].end - 1.00).abs() < 1e-9,
+            "{:?}",
+            t[1]
+        );
+        // Continuous speech: the first token stops where the second begins.
+        let energy = vec![-20.0f32; 100];
+        let mut t = vec![tok(0.10, 0.14), tok(0.50, 0.54)];
+        widen_to_speech(&mut t, &energy, 0.01);
+        assert!((t[0].end - 0.50).abs() < 1e-9, "{:?}", t[0]);
     }
 
     #[test]

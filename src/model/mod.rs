@@ -8,13 +8,14 @@
 //!
 //! May import: `model::*` submodules only.
 
+pub mod builtin;
 pub mod ctc;
 pub mod features;
 pub mod nemo_ctc;
 pub mod runtime;
 pub mod tokens;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Errors from loading or running a model. All map to exit code 5.
 #[derive(Debug, thiserror::Error)]
@@ -135,20 +136,17 @@ pub fn load(dir: &Path) -> Result<Box<dyn Family>, ModelError> {
     }
 }
 
-/// The default model directories, in search order, when no `--model` is given.
-pub fn default_dirs() -> Vec<PathBuf> {
-    let mut dirs = vec![PathBuf::from("/opt/hark/model")];
-    if let Some(exe_dir) = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(Path::to_path_buf))
-    {
-        dirs.push(exe_dir.join("../share/hark/model"));
+/// Where an installed default model lives (the container puts one here).
+pub const INSTALLED_DIR: &str = "/opt/hark/model";
+
+/// Loads the model in `dir`, or the default: [`INSTALLED_DIR`] when it
+/// exists, else the built-in digits model.
+pub fn load_or_default(dir: Option<&Path>) -> Result<Box<dyn Family>, ModelError> {
+    match dir {
+        Some(dir) => load(dir),
+        None if Path::new(INSTALLED_DIR).is_dir() => load(Path::new(INSTALLED_DIR)),
+        None => Ok(Box::new(builtin::load()?)),
     }
-    dirs.push(PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/models/digits-en"
-    )));
-    dirs
 }
 
 /// Joins SentencePiece tokens into words (a `▁` starts a new word).

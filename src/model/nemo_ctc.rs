@@ -216,6 +216,11 @@ impl Recognizer for NemoCtcRecognizer {
         if frames == 0 {
             return Ok(Vec::new());
         }
+        // Frame energy in dB (mean log-mel), for word boundaries.
+        let energy: Vec<f32> = feats
+            .chunks_exact(bins)
+            .map(|row| row.iter().sum::<f32>() / bins as f32 * 10.0 / std::f32::consts::LN_10)
+            .collect();
         Stage::Features.time(|| features::normalize(&mut feats, bins, self.normalize));
         // [T, bins] → [1, bins, T]
         let mut transposed = vec![0.0f32; feats.len()];
@@ -247,13 +252,15 @@ impl Recognizer for NemoCtcRecognizer {
             let lse = max + row.iter().map(|x| (x - max).exp()).sum::<f32>().ln();
             row.iter_mut().for_each(|x| *x -= lse);
         }
-        let tokens = ctc::greedy(
+        let mut tokens = ctc::greedy(
             &logprobs,
             self.vocab,
             self.blank,
             self.frame_secs,
             &self.tokens,
         );
+        let frame_secs = features::FRAME_SHIFT as f64 / f64::from(features::SAMPLE_RATE);
+        ctc::widen_to_speech(&mut tokens, &energy, frame_secs);
         Stage::Inference.add(started.elapsed().as_nanos() as u64);
         Ok(tokens)
     }
