@@ -76,6 +76,8 @@ RUN mkdir -p src \
 ARG HARK_TRUSTED_KEYS_DIR=keys/trusted
 COPY keys ./keys
 COPY Cargo.toml build.r[s] ./
+# The built-in model is compiled into the binary (include_bytes!).
+COPY models ./models
 COPY src ./src
 # COPY keeps the files' own mtimes, which can be older than the stub build:
 # touch them so cargo rebuilds hark.
@@ -107,6 +109,11 @@ RUN groupadd --system --gid 10001 hark \
  && chmod -R a+rX /opt/hark \
  && ! ldd /opt/hark/lib/libonnxruntime.so.1 | grep 'not found' \
  && /opt/hark/bin/hark --version
+
+# ONNX Runtime's Linux build carries Microsoft telemetry (1DS) that would try
+# to upload over HTTPS and keep a device id and event queue under $HOME/.cache:
+# an offline transcriber must not, so it is switched off.
+ENV ORT_DISABLE_TELEMETRY=1
 
 USER 10001:10001
 ENTRYPOINT ["/opt/hark/bin/hark"]
