@@ -205,3 +205,16 @@ fn every_shared_audio_file_transcribes_or_fails_with_exit_4() {
         "TMPDIR not empty"
     );
 }
+
+#[test]
+fn nothing_is_left_in_home_or_tmpdir() {
+    // ONNX Runtime's PyPI build carries a telemetry client that writes
+    // $HOME/.cache/Microsoft/... and $TMPDIR/.ses unless hark stops it.
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = transcribe(tmp.path(), &repo("samples/digits.wav"));
+    cmd.env("HOME", home.path()).env_remove("ORT_DISABLE_TELEMETRY");
+    run_ok(&mut cmd);
+    assert_eq!(std::fs::read_dir(home.path()).unwrap().count(), 0, "HOME not empty");
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "TMPDIR not empty");
+}

@@ -49,6 +49,12 @@ pub fn environment() -> Result<&'static ort::environment::Environment, ModelErro
             ));
         };
         tracing::debug!(path = %path.display(), "loading ONNX Runtime");
+        // The PyPI build of ONNX Runtime ships Microsoft's telemetry client,
+        // which keeps a device id and an event database under
+        // $HOME/.cache/Microsoft unless this is set before it loads.
+        if std::env::var_os("ORT_DISABLE_TELEMETRY").is_none() {
+            std::env::set_var("ORT_DISABLE_TELEMETRY", "1");
+        }
         let builder = ort::init_from(&path)
             .map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", path.display()))?;
         // Telemetry off: hark is offline. ONNX Runtime's telemetry client also
