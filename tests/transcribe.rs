@@ -213,8 +213,17 @@ fn nothing_is_left_in_home_or_tmpdir() {
     let tmp = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
     let mut cmd = transcribe(tmp.path(), &repo("samples/digits.wav"));
-    cmd.env("HOME", home.path()).env_remove("ORT_DISABLE_TELEMETRY");
+    cmd.env("HOME", home.path())
+        .env_remove("ORT_DISABLE_TELEMETRY");
     run_ok(&mut cmd);
-    assert_eq!(std::fs::read_dir(home.path()).unwrap().count(), 0, "HOME not empty");
-    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "TMPDIR not empty");
+    assert_eq!(
+        std::fs::read_dir(home.path()).unwrap().count(),
+        0,
+        "HOME not empty"
+    );
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        0,
+        "TMPDIR not empty"
+    );
 }
