@@ -2,7 +2,8 @@
 composition into digit strings, and augmentation. Everything is seeded.
 
 FSDD (Free Spoken Digit Dataset, Zohar Jackson et al., CC BY-SA 4.0) lives
-read-only at /work/shared/data/fsdd/recordings/{digit}_{speaker}_{index}.wav
+read-only at ../shared/data/fsdd/recordings/{digit}_{speaker}_{index}.wav
+(beside the repository; FSDD_DIR overrides)
 (8 kHz). Indices 0-4 are the TEST split and are only used by eval.py /
 make_fixtures.py; training uses indices 5-49.
 """
@@ -17,7 +18,10 @@ from scipy import fft as sfft
 from scipy import signal
 
 SR = 16000
-FSDD_DIR = os.environ.get("FSDD_DIR", "/work/shared/data/fsdd/recordings")
+FSDD_DIR = os.environ.get(
+    "FSDD_DIR",
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data", "fsdd", "recordings"),
+)
 SPEAKERS = ["george", "jackson", "nicolas", "theo", "yweweler"]
 WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 TEST_INDICES = range(0, 5)
