@@ -5,14 +5,15 @@
 //! already unlinked, so nothing is left behind even if hark is killed). A
 //! terminal on stdin with no other input is a usage error.
 //!
-//! Imports nothing from the rest of hark.
+//! Imports only the input size limit from `audio`.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-/// The largest input hark accepts (4 GB, as Speechmatics).
-pub const MAX_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+/// The largest input hark accepts (4 GB, as Speechmatics): the audio stage's
+/// limit, enforced here too so stdin is never spooled past it.
+pub const MAX_BYTES: u64 = crate::audio::MAX_INPUT_BYTES;
 
 /// Where the audio comes from.
 #[derive(Debug, thiserror::Error)]
