@@ -10,7 +10,7 @@ import torch
 
 from model import VOCAB
 
-VERSION = "1"
+VERSION = "2"
 
 
 def write_tokens(out_dir):

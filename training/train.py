@@ -35,6 +35,7 @@ PROFILE = "stage1"  # "stage2"/"stage3": FSDD-heavy, lighter augmentation (fine-
 FSDD = None
 ESPEAK_WORDS = None
 ESPEAK_STRINGS = None
+POVEY_FRAC = 0.0
 
 
 def segment(rng):
@@ -77,9 +78,9 @@ def make_utterance(seed):
         x = D.augment(x, rng, fb)
     else:
         x = np.clip(x * np.float32(10 ** (rng.uniform(-20, 6) / 20)), -1, 1)
-    # stages 1-2 (v1) mixed the povey/high_freq=-400 variant in as augmentation;
-    # stage 3 uses only sherpa-onnx's (and hark's) hann front end.
-    p_povey = 0.65 if PROFILE in ("stage1", "stage2") else 0.0
+    # v1 mixed the povey/high_freq=-400 variant in as augmentation (65 % of
+    # stage 1-2 items); v2 trains on sherpa-onnx's (and hark's) hann front end only.
+    p_povey = POVEY_FRAC if PROFILE in ("stage1", "stage2") else 0.0
     variant = "povey" if p_povey and rng.random() < p_povey else F.DEFAULT_VARIANT
     feats = F.features(x, variant)
     return feats.astype(np.float16), np.array(digits, np.int64)
@@ -170,13 +171,17 @@ def main():
     ap.add_argument("--n-utts", type=int, default=7000)
     ap.add_argument("--n-espeak-word-sets", type=int, default=150)
     ap.add_argument("--n-espeak-strings", type=int, default=600)
-    ap.add_argument("--steps", type=int, default=480, help="optimizer steps")
+    ap.add_argument("--steps", type=int, default=700, help="optimizer steps")
     ap.add_argument("--planned-steps", type=int, default=700,
                     help="length the one-cycle LR schedule is built for")
-    ap.add_argument("--shorten-at", type=int, default=303,
+    ap.add_argument("--shorten-at", type=int, default=0,
                     help="if --steps < --planned-steps: at this step, move the end of the "
-                         "annealing phase to --steps (the v1 run was shortened this way at "
-                         "step 303 because concurrent builds made steps ~3x slower)")
+                         "annealing phase to --steps (v1 was trained with --steps 480 "
+                         "--shorten-at 303 --povey-frac 0.65 because concurrent builds made "
+                         "steps ~3x slower)")
+    ap.add_argument("--povey-frac", type=float, default=0.0,
+                    help="fraction of stage 1-2 items whose features use the povey/-400 Hz "
+                         "variant as augmentation (v1: 0.65; v2: 0, hann only)")
     ap.add_argument("--max-frames", type=int, default=16000, help="padded input frames per batch")
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--channels", type=int, default=144)
@@ -186,8 +191,11 @@ def main():
     ap.add_argument("--checkpoint", default="training/work/checkpoint.pt",
                     help="stage-1 weights are saved here")
     ap.add_argument("--stage2-utts", type=int, default=2400)
-    ap.add_argument("--stage2-steps", type=int, default=150)
+    ap.add_argument("--stage2-steps", type=int, default=200)
     ap.add_argument("--stage2-lr", type=float, default=5e-4)
+    ap.add_argument("--stage2-average", type=int, default=4,
+                    help="export the mean of the weights at the last K stage-2 snapshots, "
+                         "taken every 25 steps (1 = the final weights only)")
     ap.add_argument("--resume-stage2", action="store_true",
                     help="skip stage 1: load --checkpoint and run only stage 2 (+ stage 3) + export")
     ap.add_argument("--checkpoint2", default="training/work/checkpoint-stage2.pt",
@@ -207,7 +215,8 @@ def main():
                          "(BatchNorm already folded) instead of --checkpoint2")
     args = ap.parse_args()
 
-    global FSDD, ESPEAK_WORDS, ESPEAK_STRINGS
+    global FSDD, ESPEAK_WORDS, ESPEAK_STRINGS, POVEY_FRAC
+    POVEY_FRAC = args.povey_frac
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(args.seed)
@@ -278,6 +287,7 @@ def stage2(model, args):
         opt, lambda k: 0.5 * (1 + np.cos(np.pi * min(k, args.stage2_steps) / args.stage2_steps)))
     ctc = torch.nn.CTCLoss(blank=BLANK, zero_infinity=True)
     log(f"  dev WER before stage 2 {evaluate_dev(model, dev, args):.2f}%")
+    snapshots = []
     step, t0 = 0, time.time()
     model.train()
     while step < args.stage2_steps:
@@ -295,6 +305,15 @@ def stage2(model, args):
             step += 1
             if step % 25 == 0:
                 log(f"stage 2 step {step}/{args.stage2_steps} loss {loss.item():.4f} lr {sched.get_last_lr()[0]:.2e}")
+                if step > args.stage2_steps - 25 * args.stage2_average:
+                    snapshots.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+    if len(snapshots) > 1:
+        log(f"  dev WER of the final weights {evaluate_dev(model, dev, args):.2f}%")
+        avg = {k: (torch.stack([s[k].float() for s in snapshots]).mean(0).to(v.dtype)
+                   if v.is_floating_point() else v)
+               for k, v in model.state_dict().items()}
+        model.load_state_dict(avg)
+        log(f"  averaged the last {len(snapshots)} snapshots (every 25 steps)")
     log(f"  dev WER after stage 2 {evaluate_dev(model, dev, args):.2f}% ({time.time() - t0:.0f}s)")
 
 

@@ -140,29 +140,22 @@ impl Fbank {
         let mut spec = self.fft.make_output_vec();
         let mut scratch = self.fft.make_scratch_vec();
         let mut power = vec![0.0f32; FFT_SIZE / 2 + 1];
+        let mut edge = [0.0f32; FRAME_LENGTH];
         for f in 0..frames {
-            // Frame f is centred on sample f*shift + shift/2; out-of-range
-            // samples are reflected (Kaldi's snip_edges = false).
+            // Frame f is centred on sample f*shift + shift/2. Interior frames
+            // are read in place; at the edges, out-of-range samples are
+            // reflected (Kaldi's snip_edges = false).
             let start = (f * FRAME_SHIFT + FRAME_SHIFT / 2) as i64 - (FRAME_LENGTH / 2) as i64;
-            for (j, slot) in buf.iter_mut().take(FRAME_LENGTH).enumerate() {
-                let mut s = start + j as i64;
-                let len = n as i64;
-                while s < 0 || s >= len {
-                    if s < 0 {
-                        s = -s - 1;
-                    } else {
-                        s = 2 * len - 1 - s;
-                    }
+            let frame: &[f32] = if start >= 0 && start as usize + FRAME_LENGTH <= n {
+                &samples[start as usize..start as usize + FRAME_LENGTH]
+            } else {
+                for (j, slot) in edge.iter_mut().enumerate() {
+                    *slot = samples[reflect(start + j as i64, n as i64)];
                 }
-                *slot = samples[s as usize];
-            }
-            for j in (1..FRAME_LENGTH).rev() {
-                buf[j] -= PREEMPH * buf[j - 1];
-            }
-            buf[0] -= PREEMPH * buf[0];
-            for (x, w) in buf.iter_mut().zip(&self.window) {
-                *x *= w;
-            }
+                &edge
+            };
+            preemphasize_and_window(frame, &self.window, &mut buf[..FRAME_LENGTH]);
+            // realfft uses its input as scratch: re-zero the padding every frame.
             buf[FRAME_LENGTH..].fill(0.0);
             // The plan and buffers are sized together, so this cannot fail.
             if self
@@ -186,6 +179,30 @@ impl Fbank {
             }
         }
         out
+    }
+}
+
+/// Index of sample `s` of a signal of `len` samples, reflected at both ends
+/// (`-1 → 0`, `len → len - 1`), as Kaldi pads frames that overhang an edge.
+fn reflect(mut s: i64, len: i64) -> usize {
+    while s < 0 || s >= len {
+        s = if s < 0 { -s - 1 } else { 2 * len - 1 - s };
+    }
+    s as usize
+}
+
+/// `out = window · preemph(frame)`, Kaldi's order: pre-emphasis
+/// `x[j] - 0.97 x[j-1]` (and `x[0] - 0.97 x[0]`), then the window. One pass
+/// over the frame's samples, written so the compiler can vectorise it; the
+/// arithmetic is the same as emphasising in place and then windowing.
+fn preemphasize_and_window(frame: &[f32], window: &[f32], out: &mut [f32]) {
+    out[0] = (frame[0] - PREEMPH * frame[0]) * window[0];
+    for ((o, w), (x, prev)) in out[1..]
+        .iter_mut()
+        .zip(&window[1..])
+        .zip(frame[1..].iter().zip(frame))
+    {
+        *o = (x - PREEMPH * prev) * w;
     }
 }
 
