@@ -3,9 +3,7 @@
 //!
 //! Imports: `model::{nemo_ctc, tokens}`.
 
-use std::borrow::Cow;
-
-use super::nemo_ctc::NemoCtc;
+use super::nemo_ctc::{NemoCtc, Source};
 use super::tokens::Tokens;
 use super::ModelError;
 
@@ -18,5 +16,5 @@ const TOKENS: &str = include_str!("../../models/digits-en/tokens.txt");
 /// Loads the built-in digits model.
 pub fn load() -> Result<NemoCtc, ModelError> {
     let tokens = Tokens::parse(TOKENS, "built-in digits-en/tokens.txt")?;
-    NemoCtc::from_parts(Cow::Borrowed(MODEL), tokens, NAME.to_string())
+    NemoCtc::from_parts(Source::Static(MODEL), tokens, NAME.to_string())
 }

@@ -9,8 +9,7 @@
 //!
 //! Imports: `model::{features, ctc, tokens, runtime}`.
 
-use std::borrow::Cow;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use ort::session::builder::GraphOptimizationLevel;
@@ -22,10 +21,21 @@ use super::tokens::Tokens;
 use super::{ctc, runtime, ChunkLimits, Family, ModelError, ModelInfo, Recognizer, TimedToken};
 use crate::profile::Stage;
 
-/// A loaded NeMo CTC model: bytes, symbol table and metadata.
+/// Where a model's ONNX graph comes from.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// A file on disk. Each session reads it itself: ONNX Runtime loads a
+    /// file with less copying than a buffer (measured on a 54 MB model:
+    /// 125 MB instead of 201 MB peak RSS, a third less system time).
+    File(PathBuf),
+    /// Bytes compiled into the binary (the built-in model).
+    Static(&'static [u8]),
+}
+
+/// A loaded NeMo CTC model: its graph, symbol table and metadata.
 pub struct NemoCtc {
     info: ModelInfo,
-    bytes: Cow<'static, [u8]>,
+    source: Source,
     tokens: Arc<Tokens>,
     fbank: Arc<Fbank>,
     normalize: Normalize,
@@ -35,10 +45,10 @@ pub struct NemoCtc {
     probe: Mutex<Option<Session>>,
 }
 
-/// A CPU session over `bytes` with `intra_threads` intra-op threads.
+/// A CPU session over `source` with `intra_threads` intra-op threads.
 fn session(
     env: &ort::environment::Environment,
-    bytes: &[u8],
+    source: &Source,
     intra_threads: usize,
 ) -> Result<Session, String> {
     let text = |e: &dyn std::fmt::Display| e.to_string();
@@ -50,7 +60,10 @@ fn session(
         .map_err(|e| text(&e))?
         .with_inter_threads(1)
         .map_err(|e| text(&e))?;
-    b.commit_from_memory(bytes).map_err(|e| text(&e))
+    match source {
+        Source::File(path) => b.commit_from_file(path).map_err(|e| text(&e)),
+        Source::Static(bytes) => b.commit_from_memory(bytes).map_err(|e| text(&e)),
+    }
 }
 
 fn inference(e: impl std::fmt::Display) -> ModelError {
@@ -70,21 +83,22 @@ impl NemoCtc {
                     dir.display()
                 ))
             })?;
-        let bytes = std::fs::read(&model)
+        // Fail on an unreadable file here, as "missing", before ONNX Runtime sees it.
+        std::fs::File::open(&model)
             .map_err(|e| ModelError::Missing(format!("{}: {e}", model.display())))?;
         let tokens = Tokens::load(&dir.join("tokens.txt"))?;
-        NemoCtc::from_parts(Cow::Owned(bytes), tokens, dir.display().to_string())
+        NemoCtc::from_parts(Source::File(model), tokens, dir.display().to_string())
     }
 
-    /// Builds the model from ONNX bytes and a symbol table; `origin` names it in messages.
+    /// Builds the model from an ONNX graph and a symbol table; `origin` names it in messages.
     pub fn from_parts(
-        bytes: Cow<'static, [u8]>,
+        source: Source,
         tokens: Tokens,
         origin: String,
     ) -> Result<NemoCtc, ModelError> {
         let env = runtime::environment()?;
         // One probe session validates the graph and reads the metadata.
-        let session = session(env, &bytes, 1).map_err(|e| {
+        let session = session(env, &source, 1).map_err(|e| {
             ModelError::Invalid(format!("{origin}: not a loadable ONNX model: {e}"))
         })?;
         let meta = session.metadata().map_err(|e| {
@@ -166,7 +180,7 @@ impl NemoCtc {
                     max_secs: 30.0,
                 },
             },
-            bytes,
+            source,
             tokens: Arc::new(tokens),
             fbank: Arc::new(Fbank::new(feat_dim)),
             normalize,
@@ -193,7 +207,7 @@ impl Family for NemoCtc {
         if let Some(session) = reused {
             return Ok(self.wrap(session));
         }
-        let session = session(env, &self.bytes, intra_threads).map_err(|e| {
+        let session = session(env, &self.source, intra_threads).map_err(|e| {
             ModelError::Invalid(format!("{origin}: cannot create an ONNX session: {e}"))
         })?;
         Ok(self.wrap(session))
