@@ -11,11 +11,13 @@
 
 use std::io::IsTerminal;
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::cli::{Cli, Command};
 use crate::error::Error;
 use crate::job_config;
 use crate::license::{self, Entitlement, Feature};
+use crate::model::silero_vad::SileroVad;
 use crate::model::{self, Family};
 use crate::options::{Options, DEFAULT_INPUT, DEFAULT_JOB_CONFIG, DEFAULT_LICENSE};
 use crate::pipeline::{self, Plan};
@@ -101,12 +103,22 @@ fn transcribe(opts: &Options) -> Result<(), Error> {
         )));
     }
 
+    let vad = match &opts.vad_model {
+        Some(path) => {
+            let vad = SileroVad::load(path)?;
+            tracing::info!(path = %path.display(), "Silero VAD");
+            Some(Arc::new(vad))
+        }
+        None => None,
+    };
+
     // 4. Recognition.
     let plan = Plan {
         workers: opts.workers,
         intra_threads: opts.intra_threads,
         per_channel: job.per_channel(),
         channel_labels: job.channel_labels.clone(),
+        vad,
     };
     tracing::info!(
         workers = plan.workers,

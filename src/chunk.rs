@@ -1,7 +1,9 @@
 //! Chunking: cut a stream of 16 kHz samples into chunks that end in pauses.
 //!
-//! A built-in energy voice-activity detector (no model file) marks 10 ms frames
-//! as speech or silence against an adaptive noise floor. Once a chunk reaches
+//! A [`SpeechDetector`] marks 10 ms frames as speech or silence: by default
+//! the built-in [`EnergyDetector`] (no model file: frame energy against an
+//! adaptive noise floor); optionally a model-based one (Silero VAD, in
+//! `model::silero_vad`), which may decide a few frames late. Once a chunk reaches
 //! the model's target length it is cut in the middle of the next pause of at
 //! least [`MIN_PAUSE_FRAMES`]; long silences are cut early so they are never
 //! sent to the model; chunks without speech are dropped and silence at chunk
@@ -55,8 +57,69 @@ pub struct Limits {
     pub max_secs: f64,
 }
 
-/// Streaming chunker for one stream.
+/// A voice-activity detector over 10 ms frames of 16 kHz audio.
+///
+/// Frames are pushed in order; decisions come back in the same order, each
+/// for the oldest frame not yet decided, possibly some frames later (a
+/// detector working on longer windows). After [`SpeechDetector::finish`] every
+/// pushed frame has been decided exactly once.
+pub trait SpeechDetector: Send {
+    /// Feeds the next frame of [`FRAME`] samples; appends to `out` the
+    /// decisions (`true` = speech) that are now known.
+    fn push(&mut self, frame: &[f32], out: &mut Vec<bool>) -> Result<(), DetectorError>;
+    /// End of stream: appends the decisions of all remaining frames.
+    fn finish(&mut self, out: &mut Vec<bool>) -> Result<(), DetectorError>;
+}
+
+/// A speech detector failed (e.g. its model could not run).
+#[derive(Debug, thiserror::Error)]
+#[error("voice activity detection failed: {0}")]
+pub struct DetectorError(pub String);
+
+/// The built-in detector: frame energy against an adaptive noise floor.
 #[derive(Debug)]
+pub struct EnergyDetector {
+    noise_floor: f32,
+}
+
+impl Default for EnergyDetector {
+    fn default() -> Self {
+        EnergyDetector::new()
+    }
+}
+
+impl EnergyDetector {
+    /// A detector with the noise floor at its starting point (-60 dBFS).
+    pub fn new() -> EnergyDetector {
+        EnergyDetector { noise_floor: -60.0 }
+    }
+
+    fn decide(&mut self, frame: &[f32]) -> bool {
+        let e = energy_db(frame);
+        // Adaptive noise floor: starts at -60 dBFS, follows quieter frames
+        // down at once and rises slowly (1 dB per second) otherwise, so a
+        // long stretch of speech does not lift it to speech level.
+        if e < self.noise_floor {
+            self.noise_floor = e;
+        } else {
+            self.noise_floor += 0.01;
+        }
+        e > (self.noise_floor + 10.0).max(-60.0)
+    }
+}
+
+impl SpeechDetector for EnergyDetector {
+    fn push(&mut self, frame: &[f32], out: &mut Vec<bool>) -> Result<(), DetectorError> {
+        out.push(self.decide(frame));
+        Ok(())
+    }
+
+    fn finish(&mut self, _out: &mut Vec<bool>) -> Result<(), DetectorError> {
+        Ok(())
+    }
+}
+
+/// Streaming chunker for one stream.
 pub struct Chunker {
     stream: usize,
     target_frames: usize,
@@ -67,12 +130,26 @@ pub struct Chunker {
     buf_start: u64,
     /// Owned span of the chunk being built starts here.
     own_start: u64,
-    /// Per complete frame of `buf`: (energy dB, speech?).
+    /// Per decided frame of `buf`: (energy dB, speech?). Frames after
+    /// these are complete but still undecided by the detector.
     frames: Vec<(f32, bool)>,
+    /// Complete frames in `buf` (decided or not).
+    complete: usize,
     /// Current run of silent frames at the end of `frames`.
     silent_run: usize,
-    noise_floor: f32,
+    detector: Box<dyn SpeechDetector>,
+    decisions: Vec<bool>,
     pending: VecDeque<Chunk>,
+}
+
+impl std::fmt::Debug for Chunker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chunker")
+            .field("stream", &self.stream)
+            .field("buf_start", &self.buf_start)
+            .field("frames", &self.frames.len())
+            .finish()
+    }
 }
 
 fn energy_db(frame: &[f32]) -> f32 {
@@ -81,8 +158,18 @@ fn energy_db(frame: &[f32]) -> f32 {
 }
 
 impl Chunker {
-    /// A chunker for stream `stream` with the model's limits.
+    /// A chunker for stream `stream` with the model's limits and the
+    /// built-in energy detector.
     pub fn new(stream: usize, limits: Limits) -> Chunker {
+        Chunker::with_detector(stream, limits, Box::new(EnergyDetector::new()))
+    }
+
+    /// A chunker that asks `detector` which frames are speech.
+    pub fn with_detector(
+        stream: usize,
+        limits: Limits,
+        detector: Box<dyn SpeechDetector>,
+    ) -> Chunker {
         let frames = |s: f64| ((s * RATE as f64) as usize / FRAME).max(1);
         let max_frames = frames(limits.max_secs).max(4 * MIN_PAUSE_FRAMES);
         Chunker {
@@ -94,46 +181,60 @@ impl Chunker {
             buf_start: 0,
             own_start: 0,
             frames: Vec::new(),
+            complete: 0,
             silent_run: 0,
-            noise_floor: f32::NAN,
+            detector,
+            decisions: Vec::new(),
             pending: VecDeque::new(),
         }
     }
 
     /// Feeds samples; returns the chunks completed by them.
-    pub fn push(&mut self, samples: &[f32]) -> Vec<Chunk> {
-        for &s in samples {
-            self.buf.push(s);
+    pub fn push(&mut self, samples: &[f32]) -> Result<Vec<Chunk>, DetectorError> {
+        let mut rest = samples;
+        while !rest.is_empty() {
+            // Fill the current frame, then hand it to the detector.
+            let need = FRAME - self.buf.len() % FRAME;
+            let (now, later) = rest.split_at(need.min(rest.len()));
+            self.buf.extend_from_slice(now);
+            rest = later;
             if self.buf.len().is_multiple_of(FRAME) {
-                self.on_frame();
+                let i = self.complete;
+                self.complete += 1;
+                self.detector
+                    .push(&self.buf[i * FRAME..(i + 1) * FRAME], &mut self.decisions)?;
+                self.apply_decisions();
             }
         }
-        self.pending.drain(..).collect()
+        Ok(self.pending.drain(..).collect())
     }
 
     /// Flushes the last chunk at the end of the stream.
-    pub fn finish(&mut self) -> Vec<Chunk> {
+    pub fn finish(&mut self) -> Result<Vec<Chunk>, DetectorError> {
+        self.detector.finish(&mut self.decisions)?;
+        self.apply_decisions();
         let end = self.buf_start + self.buf.len() as u64;
         let n = self.buf.len();
         self.emit(n, end);
-        self.pending.drain(..).collect()
+        Ok(self.pending.drain(..).collect())
     }
 
-    fn on_frame(&mut self) {
-        let i = self.buf.len() / FRAME - 1;
+    fn apply_decisions(&mut self) {
+        let mut decisions = std::mem::take(&mut self.decisions);
+        for speech in decisions.drain(..) {
+            // A detector never decides more frames than it was given.
+            if self.frames.len() >= self.complete {
+                break;
+            }
+            self.on_frame(speech);
+        }
+        self.decisions = decisions;
+    }
+
+    /// The next undecided frame has been decided: `speech` or not.
+    fn on_frame(&mut self, speech: bool) {
+        let i = self.frames.len();
         let e = energy_db(&self.buf[i * FRAME..(i + 1) * FRAME]);
-        // Adaptive noise floor: starts at -60 dBFS, follows quieter frames
-        // down at once and rises slowly (1 dB per second) otherwise, so a
-        // long stretch of speech does not lift it to speech level.
-        if self.noise_floor.is_nan() {
-            self.noise_floor = -60.0;
-        }
-        if e < self.noise_floor {
-            self.noise_floor = e;
-        } else {
-            self.noise_floor += 0.01;
-        }
-        let speech = e > (self.noise_floor + 10.0).max(-60.0);
         self.frames.push((e, speech));
         self.silent_run = if speech { 0 } else { self.silent_run + 1 };
 
@@ -182,6 +283,7 @@ impl Chunker {
         let keep_from = cut.saturating_sub(overlap) * FRAME;
         self.buf.drain(..keep_from);
         self.frames.drain(..cut.saturating_sub(overlap));
+        self.complete -= cut.saturating_sub(overlap);
         self.buf_start += keep_from as u64;
         self.own_start = own_end;
         self.silent_run = self.frames.iter().rev().take_while(|f| !f.1).count();
@@ -234,13 +336,91 @@ mod tests {
     }
 
     fn run(samples: &[f32], block: usize, limits: Limits) -> Vec<Chunk> {
-        let mut c = Chunker::new(0, limits);
+        run_with(samples, block, limits, Box::new(EnergyDetector::new()))
+    }
+
+    fn run_with(
+        samples: &[f32],
+        block: usize,
+        limits: Limits,
+        detector: Box<dyn SpeechDetector>,
+    ) -> Vec<Chunk> {
+        let mut c = Chunker::with_detector(0, limits, detector);
         let mut out = Vec::new();
         for b in samples.chunks(block) {
-            out.extend(c.push(b));
+            out.extend(c.push(b).unwrap());
         }
-        out.extend(c.finish());
+        out.extend(c.finish().unwrap());
         out
+    }
+
+    /// The energy detector's decisions, handed out `delay` frames late and
+    /// in bursts, as a detector working on longer windows does.
+    struct Delayed {
+        inner: EnergyDetector,
+        delay: usize,
+        held: VecDeque<bool>,
+    }
+
+    impl SpeechDetector for Delayed {
+        fn push(&mut self, frame: &[f32], out: &mut Vec<bool>) -> Result<(), DetectorError> {
+            self.held.push_back(self.inner.decide(frame));
+            if self.held.len() > self.delay {
+                out.extend(self.held.drain(..));
+            }
+            Ok(())
+        }
+
+        fn finish(&mut self, out: &mut Vec<bool>) -> Result<(), DetectorError> {
+            out.extend(self.held.drain(..));
+            Ok(())
+        }
+    }
+
+    struct Failing;
+
+    impl SpeechDetector for Failing {
+        fn push(&mut self, _: &[f32], _: &mut Vec<bool>) -> Result<(), DetectorError> {
+            Err(DetectorError("broken".into()))
+        }
+
+        fn finish(&mut self, _: &mut Vec<bool>) -> Result<(), DetectorError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn late_decisions_give_the_same_chunks() {
+        let mut seed = 11;
+        let mut audio = Vec::new();
+        for i in 0..12 {
+            audio.extend(tone(0.6 + 0.15 * i as f64, 0.2));
+            audio.extend(noise(0.2 + 0.1 * i as f64, 0.002, &mut seed));
+        }
+        audio.extend(tone(9.0, 0.3)); // forces overlapping cuts too
+        let now = run(&audio, 777, LIMITS);
+        assert!(now.len() >= 4, "{} chunks", now.len());
+        for delay in [1, 3, 7, 40] {
+            let late = run_with(
+                &audio,
+                777,
+                LIMITS,
+                Box::new(Delayed {
+                    inner: EnergyDetector::new(),
+                    delay,
+                    held: VecDeque::new(),
+                }),
+            );
+            assert_eq!(now, late, "delay {delay}");
+        }
+    }
+
+    #[test]
+    fn detector_errors_are_returned() {
+        let mut c = Chunker::with_detector(0, LIMITS, Box::new(Failing));
+        assert!(c.push(&[0.0; 100]).is_ok()); // no complete frame yet
+        let err = c.push(&[0.0; 100]).unwrap_err();
+        assert!(err.to_string().contains("broken"), "{err}");
     }
 
     const LIMITS: Limits = Limits {

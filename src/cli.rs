@@ -52,6 +52,11 @@ pub struct Cli {
     pub model: Option<PathBuf>,
 
     /// License file (default: /license.json; LICENSE_TOKEN overrides both).
+    /// Silero VAD model (silero_vad.onnx, v5) to find pauses with, instead of the
+    /// built-in energy detector: slower, steadier on noisy audio.
+    #[arg(long, value_name = "PATH", env = "HARK_VAD_MODEL")]
+    pub vad_model: Option<PathBuf>,
+
     #[arg(long, value_name = "PATH")]
     pub license: Option<PathBuf>,
 

@@ -24,6 +24,8 @@ pub struct Options {
     pub input: Option<PathBuf>,
     /// `--model` / `HARK_MODEL`, if given.
     pub model: Option<PathBuf>,
+    /// `--vad-model` / `HARK_VAD_MODEL`, if given.
+    pub vad_model: Option<PathBuf>,
     /// `--license`, if given.
     pub license: Option<PathBuf>,
     /// `--job-config`, if given.
@@ -94,6 +96,7 @@ impl Options {
         Ok(Options {
             input: cli.input.clone(),
             model: cli.model.clone().filter(|p| !p.as_os_str().is_empty()),
+            vad_model: cli.vad_model.clone().filter(|p| !p.as_os_str().is_empty()),
             license: cli.license.clone(),
             job_config: cli.job_config.clone(),
             language: cli.language.clone(),

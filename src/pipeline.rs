@@ -12,13 +12,14 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::audio::{AudioInfo, AudioStream, Mix, Resampler, TARGET_RATE};
-use crate::chunk::{Chunk, Chunker, Limits};
+use crate::chunk::{Chunk, Chunker, DetectorError, EnergyDetector, Limits, SpeechDetector};
 use crate::error::Error;
 use crate::input::Input;
-use crate::model::{self, Family, Recognizer, TimedToken};
+use crate::model::silero_vad::SileroVad;
+use crate::model::{self, Family, ModelError, Recognizer, TimedToken};
 use crate::profile::Stage;
 use crate::transcript::{Item, ItemKind};
 
@@ -33,6 +34,8 @@ pub struct Plan {
     pub per_channel: bool,
     /// Labels for channels under channel diarization (`channel_1`, ... if empty).
     pub channel_labels: Vec<String>,
+    /// Silero VAD instead of the built-in energy detector (`--vad-model`).
+    pub vad: Option<Arc<SileroVad>>,
 }
 
 /// The recognised items and what was learnt about the audio.
@@ -86,7 +89,7 @@ pub fn recognize(
     let abort = AtomicBool::new(false);
 
     let (produced, outputs) = std::thread::scope(|s| {
-        let producer = s.spawn(|| produce(audio, limits, plan.per_channel, tx, &abort));
+        let producer = s.spawn(|| produce(audio, limits, plan, tx, &abort));
         // Each worker builds its own session while the producer starts decoding.
         let outputs = pool.broadcast(|_| match family.recognizer(plan.intra_threads) {
             Ok(rec) => work(&rx, rec, &abort),
@@ -122,20 +125,40 @@ pub fn recognize(
 fn produce(
     mut audio: AudioStream,
     limits: Limits,
-    per_channel: bool,
+    plan: &Plan,
+    tx: SyncSender<(usize, Chunk)>,
+    abort: &AtomicBool,
+) -> Result<(u64, usize), Error> {
+    let result = produce_chunks(&mut audio, limits, plan, tx, abort);
+    if result.is_err() {
+        // Unblock workers waiting on the queue; they stop at the abort flag.
+        abort.store(true, Ordering::Relaxed);
+    }
+    result
+}
+
+fn produce_chunks(
+    audio: &mut AudioStream,
+    limits: Limits,
+    plan: &Plan,
     tx: SyncSender<(usize, Chunk)>,
     abort: &AtomicBool,
 ) -> Result<(u64, usize), Error> {
     let info = audio.info().clone();
-    let mix = if per_channel {
+    let mix = if plan.per_channel {
         Mix::PerChannel
     } else {
         Mix::Mono
     };
     let mut resampler = Resampler::new(info.sample_rate, info.channels, mix)?;
-    let mut chunkers: Vec<Chunker> = (0..resampler.streams())
-        .map(|s| Chunker::new(s, limits))
-        .collect();
+    let mut chunkers = Vec::with_capacity(resampler.streams());
+    for s in 0..resampler.streams() {
+        let detector: Box<dyn SpeechDetector> = match &plan.vad {
+            Some(vad) => Box::new(vad.detector()?),
+            None => Box::new(EnergyDetector::new()),
+        };
+        chunkers.push(Chunker::with_detector(s, limits, detector));
+    }
     let mut seq = 0usize;
     let mut samples = 0u64;
     let send = |chunks: Vec<Chunk>, seq: &mut usize| -> bool {
@@ -157,7 +180,7 @@ fn produce(
         let out = Stage::Resample.time(|| resampler.process(&block))?;
         samples += out.first().map_or(0, |v| v.len() as u64);
         for (chunker, pcm) in chunkers.iter_mut().zip(&out) {
-            let chunks = Stage::Vad.time(|| chunker.push(pcm));
+            let chunks = Stage::Vad.time(|| chunker.push(pcm)).map_err(vad_error)?;
             if !send(chunks, &mut seq) {
                 return Ok((samples, seq));
             }
@@ -166,8 +189,8 @@ fn produce(
     let out = Stage::Resample.time(|| resampler.finish())?;
     samples += out.first().map_or(0, |v| v.len() as u64);
     for (chunker, pcm) in chunkers.iter_mut().zip(&out) {
-        let mut chunks = Stage::Vad.time(|| chunker.push(pcm));
-        chunks.extend(Stage::Vad.time(|| chunker.finish()));
+        let mut chunks = Stage::Vad.time(|| chunker.push(pcm)).map_err(vad_error)?;
+        chunks.extend(Stage::Vad.time(|| chunker.finish()).map_err(vad_error)?);
         if !send(chunks, &mut seq) {
             break;
         }
@@ -176,6 +199,10 @@ fn produce(
         tracing::debug!("no audio samples decoded");
     }
     Ok((samples, seq))
+}
+
+fn vad_error(e: DetectorError) -> Error {
+    Error::Model(ModelError::Inference(e.to_string()))
 }
 
 /// A worker: takes chunks until the channel closes, recognising each.

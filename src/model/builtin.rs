@@ -3,7 +3,8 @@
 //!
 //! Imports: `model::{nemo_ctc, tokens}`.
 
-use super::nemo_ctc::{NemoCtc, Source};
+use super::nemo_ctc::NemoCtc;
+use super::runtime::Source;
 use super::tokens::Tokens;
 use super::ModelError;
 

@@ -6,13 +6,15 @@
 //! words for every family. Adding a family means adding a file and a line in
 //! [`load`]; the pipeline never changes.
 //!
-//! May import: `model::*` submodules only.
+//! May import: `model::*` submodules, and `chunk` for the speech-detector
+//! interface that [`silero_vad`] implements.
 
 pub mod builtin;
 pub mod ctc;
 pub mod features;
 pub mod nemo_ctc;
 pub mod runtime;
+pub mod silero_vad;
 pub mod tokens;
 
 use std::path::Path;

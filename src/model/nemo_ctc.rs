@@ -9,28 +9,17 @@
 //!
 //! Imports: `model::{features, ctc, tokens, runtime}`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::Tensor;
 
 use super::features::{self, Fbank, Normalize};
+use super::runtime::{self, Source};
 use super::tokens::Tokens;
-use super::{ctc, runtime, ChunkLimits, Family, ModelError, ModelInfo, Recognizer, TimedToken};
+use super::{ctc, ChunkLimits, Family, ModelError, ModelInfo, Recognizer, TimedToken};
 use crate::profile::Stage;
-
-/// Where a model's ONNX graph comes from.
-#[derive(Clone, Debug)]
-pub enum Source {
-    /// A file on disk. Each session reads it itself: ONNX Runtime loads a
-    /// file with less copying than a buffer (measured on a 54 MB model:
-    /// 125 MB instead of 201 MB peak RSS, a third less system time).
-    File(PathBuf),
-    /// Bytes compiled into the binary (the built-in model).
-    Static(&'static [u8]),
-}
 
 /// A loaded NeMo CTC model: its graph, symbol table and metadata.
 pub struct NemoCtc {
@@ -43,27 +32,6 @@ pub struct NemoCtc {
     blank: usize,
     /// The session opened to read the metadata, reused by the first worker.
     probe: Mutex<Option<Session>>,
-}
-
-/// A CPU session over `source` with `intra_threads` intra-op threads.
-fn session(
-    env: &ort::environment::Environment,
-    source: &Source,
-    intra_threads: usize,
-) -> Result<Session, String> {
-    let text = |e: &dyn std::fmt::Display| e.to_string();
-    let mut b = Session::builder(env)
-        .map_err(|e| text(&e))?
-        .with_optimization_level(GraphOptimizationLevel::Level3)
-        .map_err(|e| text(&e))?
-        .with_intra_threads(intra_threads.max(1))
-        .map_err(|e| text(&e))?
-        .with_inter_threads(1)
-        .map_err(|e| text(&e))?;
-    match source {
-        Source::File(path) => b.commit_from_file(path).map_err(|e| text(&e)),
-        Source::Static(bytes) => b.commit_from_memory(bytes).map_err(|e| text(&e)),
-    }
 }
 
 fn inference(e: impl std::fmt::Display) -> ModelError {
@@ -98,7 +66,7 @@ impl NemoCtc {
     ) -> Result<NemoCtc, ModelError> {
         let env = runtime::environment()?;
         // One probe session validates the graph and reads the metadata.
-        let session = session(env, &source, 1).map_err(|e| {
+        let session = runtime::session(env, &source, 1).map_err(|e| {
             ModelError::Invalid(format!("{origin}: not a loadable ONNX model: {e}"))
         })?;
         let meta = session.metadata().map_err(|e| {
@@ -207,7 +175,7 @@ impl Family for NemoCtc {
         if let Some(session) = reused {
             return Ok(self.wrap(session));
         }
-        let session = session(env, &self.source, intra_threads).map_err(|e| {
+        let session = runtime::session(env, &self.source, intra_threads).map_err(|e| {
             ModelError::Invalid(format!("{origin}: cannot create an ONNX session: {e}"))
         })?;
         Ok(self.wrap(session))

@@ -5,10 +5,15 @@
 //! `/opt/hark/lib/`; the development copy that `scripts/fetch-onnxruntime`
 //! puts in `.ort/` (compiled in by `.cargo/config.toml`).
 //!
+//! Also the one place sessions are built ([`session`]), for every model.
+//!
 //! Imports only `model::ModelError`.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
+
+use ort::session::builder::GraphOptimizationLevel;
+use ort::session::Session;
 
 use super::ModelError;
 
@@ -79,4 +84,36 @@ pub fn environment() -> Result<&'static ort::environment::Environment, ModelErro
         env
     });
     env.as_ref().map_err(|e| ModelError::Runtime(e.clone()))
+}
+
+/// Where a model's ONNX graph comes from.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// A file on disk. Each session reads it itself: ONNX Runtime loads a
+    /// file with less copying than a buffer (measured on a 54 MB model:
+    /// 125 MB instead of 201 MB peak RSS, a third less system time).
+    File(PathBuf),
+    /// Bytes compiled into the binary (the built-in model).
+    Static(&'static [u8]),
+}
+
+/// A CPU session over `source` with `intra_threads` intra-op threads.
+pub fn session(
+    env: &ort::environment::Environment,
+    source: &Source,
+    intra_threads: usize,
+) -> Result<Session, String> {
+    let text = |e: &dyn std::fmt::Display| e.to_string();
+    let mut b = Session::builder(env)
+        .map_err(|e| text(&e))?
+        .with_optimization_level(GraphOptimizationLevel::Level3)
+        .map_err(|e| text(&e))?
+        .with_intra_threads(intra_threads.max(1))
+        .map_err(|e| text(&e))?
+        .with_inter_threads(1)
+        .map_err(|e| text(&e))?;
+    match source {
+        Source::File(path) => b.commit_from_file(path).map_err(|e| text(&e)),
+        Source::Static(bytes) => b.commit_from_memory(bytes).map_err(|e| text(&e)),
+    }
 }
