@@ -372,20 +372,3 @@ fn load_names_the_file() {
     let e = JobConfig::load(&p).unwrap_err().to_string();
     assert!(e.contains("invalid JSON at line 1, column 10"), "{e}");
 }
-
-#[test]
-fn path_locator() {
-    let text = r#"{"a": {"b": [1, {"c": 2}], "d": "x,}"}, "e": 3}"#;
-    let at = |needle: &str| {
-        let i = text.find(needle).unwrap() + needle.len();
-        join(&path_at(text, i).unwrap())
-    };
-    assert_eq!(at(r#"{"c""#), "a.b[1].c");
-    assert_eq!(at(r#""d": "x,}""#), "a.d");
-    assert_eq!(at(r#""e""#), "e");
-    assert_eq!(at(r#"[1, "#), "a.b[1]");
-    assert_eq!(at(r#"{"c": 2}"#), "a.b[1]");
-    assert_eq!(at(r#"2}]"#), "a.b");
-    assert_eq!(at(text), "");
-    assert_eq!(path_at("]", 1), None);
-}
