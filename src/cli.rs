@@ -51,12 +51,12 @@ pub struct Cli {
     #[arg(long, value_name = "DIR", env = "HARK_MODEL")]
     pub model: Option<PathBuf>,
 
-    /// License file (default: /license.json; LICENSE_TOKEN overrides both).
     /// Silero VAD model (silero_vad.onnx, v5) to find pauses with, instead of the
     /// built-in energy detector: slower, steadier on noisy audio.
     #[arg(long, value_name = "PATH", env = "HARK_VAD_MODEL")]
     pub vad_model: Option<PathBuf>,
 
+    /// License file (default: /license.json; LICENSE_TOKEN overrides both).
     #[arg(long, value_name = "PATH")]
     pub license: Option<PathBuf>,
 
@@ -159,5 +159,24 @@ mod tests {
         for c in crate::exit::ExitCode::ALL {
             assert!(help.contains(c.meaning()), "help lacks {c}");
         }
+    }
+
+    #[test]
+    fn every_visible_flag_has_its_own_help() {
+        use clap::CommandFactory;
+        let cmd = Cli::command();
+        for arg in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+            let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+            assert!(!help.trim().is_empty(), "--{} has no help", arg.get_id());
+        }
+        let help_of = |id: &str| {
+            cmd.get_arguments()
+                .find(|a| a.get_id() == id)
+                .and_then(|a| a.get_help())
+                .map(|h| h.to_string())
+                .unwrap_or_default()
+        };
+        assert!(help_of("license").starts_with("License file"));
+        assert!(help_of("vad_model").starts_with("Silero VAD"));
     }
 }
