@@ -52,7 +52,8 @@ pub struct Cli {
     pub model: Option<PathBuf>,
 
     /// Silero VAD model (silero_vad.onnx, v5) to find pauses with, instead of the
-    /// built-in energy detector: slower, steadier on noisy audio.
+    /// built-in energy detector (~10x slower; whether it helps depends on the
+    /// audio: see docs/performance.md).
     #[arg(long, value_name = "PATH", env = "HARK_VAD_MODEL")]
     pub vad_model: Option<PathBuf>,
 

@@ -1,7 +1,7 @@
 //! Silero VAD (snakers4/silero-vad, MIT): an optional, model-based speech
-//! detector for the chunker, for noisy audio where the built-in energy
-//! detector hears noise as speech. Loaded from a path (`--vad-model`);
-//! hark never bundles it.
+//! detector for the chunker instead of the built-in energy detector. Loaded
+//! from a path (`--vad-model`); hark never bundles it. Whether it helps
+//! depends on the audio (measured in `docs/performance.md`).
 //!
 //! The v5 ONNX export (`silero_vad.onnx`, `silero_vad_16k_op15.onnx`):
 //! inputs `input` `[1, 576]` (the previous window's last 64 samples, then a
