@@ -90,15 +90,9 @@ pub fn recognize(
 
     let (produced, outputs) = std::thread::scope(|s| {
         let producer = s.spawn(|| produce(audio, limits, plan, tx, &abort));
-        // Each worker builds its own session while the producer starts decoding.
-        let outputs = pool.broadcast(|_| match family.recognizer(plan.intra_threads) {
-            Ok(rec) => work(&rx, rec, &abort),
-            Err(e) => {
-                abort.store(true, Ordering::Relaxed);
-                drain(&rx);
-                Err(e.into())
-            }
-        });
+        // Each worker builds its own session when its first chunk arrives, so
+        // a short file with one chunk never costs a second session.
+        let outputs = pool.broadcast(|_| work(&rx, family, plan.intra_threads, &abort));
         let produced = producer
             .join()
             .unwrap_or_else(|_| Err(Error::Internal("the decoding thread panicked".into())));
@@ -205,12 +199,17 @@ fn vad_error(e: DetectorError) -> Error {
     Error::Model(ModelError::Inference(e.to_string()))
 }
 
-/// A worker: takes chunks until the channel closes, recognising each.
+/// A worker: takes chunks until the channel closes, recognising each with a
+/// recognizer it builds on its first chunk. On failure it raises `abort`
+/// and keeps draining the queue, so the producer is never left blocked on
+/// a full channel.
 fn work(
     rx: &Mutex<Receiver<(usize, Chunk)>>,
-    mut rec: Box<dyn Recognizer>,
+    family: &dyn Family,
+    intra_threads: usize,
     abort: &AtomicBool,
 ) -> Result<Output, Error> {
+    let mut rec: Option<Box<dyn Recognizer>> = None;
     let mut out = Vec::new();
     loop {
         let msg = match rx.lock() {
@@ -221,7 +220,16 @@ fn work(
         if abort.load(Ordering::Relaxed) {
             continue; // drain so the producer is never blocked
         }
-        match rec.recognize(&chunk.samples) {
+        let result = match &mut rec {
+            Some(r) => r.recognize(&chunk.samples),
+            None => {
+                tracing::debug!(seq, "worker starts: building its recognizer");
+                family
+                    .recognizer(intra_threads)
+                    .and_then(|r| rec.insert(r).recognize(&chunk.samples))
+            }
+        };
+        match result {
             Ok(tokens) => out.push((
                 seq,
                 Span {
@@ -234,6 +242,7 @@ fn work(
             )),
             Err(e) => {
                 abort.store(true, Ordering::Relaxed);
+                drain(rx);
                 return Err(e.into());
             }
         }

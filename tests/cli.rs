@@ -320,3 +320,47 @@ fn logs_go_to_sm_log_dir_when_asked() {
     let log = std::fs::read_to_string(logs.join("124/hark.log")).unwrap();
     assert!(log.contains("license ok"), "{log}");
 }
+
+#[test]
+fn inference_failure_exits_5_and_never_hangs() {
+    // Loads fine, fails on every chunk (scripts/make-model-fixtures).
+    let model = repo("tests/fixtures/models/wrong-vocab");
+    let tmp = tempfile::tempdir().unwrap();
+    for n in ["1", "2"] {
+        let out = transcribe(tmp.path(), &repo("tests/fixtures/digits/long-60s.wav"))
+            .arg("--model")
+            .arg(&model)
+            .args(["--parallel", n])
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(5),
+            "--parallel {n}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stdout.is_empty());
+        let first = first_line(&out.stderr);
+        assert!(
+            first.contains("inference failed") && first.contains("want [1, T, 11]"),
+            "{first}"
+        );
+    }
+}
+
+#[test]
+fn a_one_chunk_file_builds_one_recognizer_whatever_parallel_is() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = transcribe(tmp.path(), &repo("samples/digits.wav"))
+        .args(["--parallel", "2", "-v", "-v"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.matches("building its recognizer").count(),
+        1,
+        "{stderr}"
+    );
+}
