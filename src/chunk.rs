@@ -64,9 +64,15 @@ pub struct Limits {
 /// detector working on longer windows). After [`SpeechDetector::finish`] every
 /// pushed frame has been decided exactly once.
 pub trait SpeechDetector: Send {
-    /// Feeds the next frame of [`FRAME`] samples; appends to `out` the
-    /// decisions (`true` = speech) that are now known.
-    fn push(&mut self, frame: &[f32], out: &mut Vec<bool>) -> Result<(), DetectorError>;
+    /// Feeds the next frame of [`FRAME`] samples and its energy in dB
+    /// (computed once, by the chunker); appends to `out` the decisions
+    /// (`true` = speech) that are now known.
+    fn push(
+        &mut self,
+        frame: &[f32],
+        energy_db: f32,
+        out: &mut Vec<bool>,
+    ) -> Result<(), DetectorError>;
     /// End of stream: appends the decisions of all remaining frames.
     fn finish(&mut self, out: &mut Vec<bool>) -> Result<(), DetectorError>;
 }
@@ -94,8 +100,7 @@ impl EnergyDetector {
         EnergyDetector { noise_floor: -60.0 }
     }
 
-    fn decide(&mut self, frame: &[f32]) -> bool {
-        let e = energy_db(frame);
+    fn decide(&mut self, e: f32) -> bool {
         // Adaptive noise floor: starts at -60 dBFS, follows quieter frames
         // down at once and rises slowly (1 dB per second) otherwise, so a
         // long stretch of speech does not lift it to speech level.
@@ -109,12 +114,110 @@ impl EnergyDetector {
 }
 
 impl SpeechDetector for EnergyDetector {
-    fn push(&mut self, frame: &[f32], out: &mut Vec<bool>) -> Result<(), DetectorError> {
-        out.push(self.decide(frame));
+    fn push(
+        &mut self,
+        _: &[f32],
+        energy_db: f32,
+        out: &mut Vec<bool>,
+    ) -> Result<(), DetectorError> {
+        out.push(self.decide(energy_db));
         Ok(())
     }
 
     fn finish(&mut self, _out: &mut Vec<bool>) -> Result<(), DetectorError> {
+        Ok(())
+    }
+}
+
+/// Scores a fixed-length window of samples: the probability that it is
+/// speech (e.g. Silero VAD, `model::silero_vad`, wired in by the pipeline).
+pub trait WindowScorer: Send {
+    /// Samples per window.
+    fn window(&self) -> usize;
+    /// Speech probability of the next window, in stream order.
+    fn score(&mut self, window: &[f32]) -> Result<f32, DetectorError>;
+}
+
+/// A detector over a [`WindowScorer`]: speech starts at a probability of at
+/// least `on` and ends below `off` (hysteresis); each 10 ms frame takes the
+/// decision of the window holding its midpoint, so frames are decided up to
+/// a window late. The last partial window is padded with zeros.
+pub struct WindowedDetector {
+    scorer: Box<dyn WindowScorer>,
+    on: f32,
+    off: f32,
+    /// Samples of the window being filled.
+    window: Vec<f32>,
+    windows_done: u64,
+    frames_pushed: u64,
+    frames_decided: u64,
+    /// Inside speech (hysteresis state).
+    speech: bool,
+}
+
+impl WindowedDetector {
+    /// A detector deciding with `scorer`, thresholds `on` ≥ `off`.
+    pub fn new(scorer: Box<dyn WindowScorer>, on: f32, off: f32) -> WindowedDetector {
+        WindowedDetector {
+            window: Vec::with_capacity(scorer.window()),
+            scorer,
+            on,
+            off,
+            windows_done: 0,
+            frames_pushed: 0,
+            frames_decided: 0,
+            speech: false,
+        }
+    }
+
+    /// Scores the full window, updates the hysteresis, then decides every
+    /// pushed frame whose midpoint lies in a finished window.
+    fn run_window(&mut self, out: &mut Vec<bool>) -> Result<(), DetectorError> {
+        let p = self.scorer.score(&self.window)?;
+        self.window.clear();
+        self.windows_done += 1;
+        if p >= self.on {
+            self.speech = true;
+        } else if p < self.off {
+            self.speech = false;
+        }
+        let done = self.windows_done * self.scorer.window() as u64;
+        while self.frames_decided < self.frames_pushed
+            && self.frames_decided * FRAME as u64 + FRAME as u64 / 2 < done
+        {
+            out.push(self.speech);
+            self.frames_decided += 1;
+        }
+        Ok(())
+    }
+}
+
+impl SpeechDetector for WindowedDetector {
+    fn push(&mut self, frame: &[f32], _: f32, out: &mut Vec<bool>) -> Result<(), DetectorError> {
+        self.frames_pushed += 1;
+        let len = self.scorer.window();
+        let mut rest = frame;
+        while !rest.is_empty() {
+            let take = (len - self.window.len()).min(rest.len());
+            self.window.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if self.window.len() == len {
+                self.run_window(out)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut Vec<bool>) -> Result<(), DetectorError> {
+        if !self.window.is_empty() {
+            self.window.resize(self.scorer.window(), 0.0);
+            self.run_window(out)?;
+        }
+        // Every pushed frame's midpoint now lies in a finished window.
+        while self.frames_decided < self.frames_pushed {
+            out.push(self.speech);
+            self.frames_decided += 1;
+        }
         Ok(())
     }
 }
@@ -135,6 +238,8 @@ pub struct Chunker {
     frames: Vec<(f32, bool)>,
     /// Complete frames in `buf` (decided or not).
     complete: usize,
+    /// Energy (dB) of each complete frame the detector has not decided yet.
+    undecided: VecDeque<f32>,
     /// Current run of silent frames at the end of `frames`.
     silent_run: usize,
     detector: Box<dyn SpeechDetector>,
@@ -182,6 +287,7 @@ impl Chunker {
             own_start: 0,
             frames: Vec::new(),
             complete: 0,
+            undecided: VecDeque::new(),
             silent_run: 0,
             detector,
             decisions: Vec::new(),
@@ -201,8 +307,10 @@ impl Chunker {
             if self.buf.len().is_multiple_of(FRAME) {
                 let i = self.complete;
                 self.complete += 1;
-                self.detector
-                    .push(&self.buf[i * FRAME..(i + 1) * FRAME], &mut self.decisions)?;
+                let frame = &self.buf[i * FRAME..(i + 1) * FRAME];
+                let e = energy_db(frame);
+                self.undecided.push_back(e);
+                self.detector.push(frame, e, &mut self.decisions)?;
                 self.apply_decisions();
             }
         }
@@ -223,18 +331,16 @@ impl Chunker {
         let mut decisions = std::mem::take(&mut self.decisions);
         for speech in decisions.drain(..) {
             // A detector never decides more frames than it was given.
-            if self.frames.len() >= self.complete {
+            let Some(e) = self.undecided.pop_front() else {
                 break;
-            }
-            self.on_frame(speech);
+            };
+            self.on_frame(e, speech);
         }
         self.decisions = decisions;
     }
 
-    /// The next undecided frame has been decided: `speech` or not.
-    fn on_frame(&mut self, speech: bool) {
-        let i = self.frames.len();
-        let e = energy_db(&self.buf[i * FRAME..(i + 1) * FRAME]);
+    /// The next undecided frame, of energy `e` dB, has been decided: `speech` or not.
+    fn on_frame(&mut self, e: f32, speech: bool) {
         self.frames.push((e, speech));
         self.silent_run = if speech { 0 } else { self.silent_run + 1 };
 
@@ -363,8 +469,8 @@ mod tests {
     }
 
     impl SpeechDetector for Delayed {
-        fn push(&mut self, frame: &[f32], out: &mut Vec<bool>) -> Result<(), DetectorError> {
-            self.held.push_back(self.inner.decide(frame));
+        fn push(&mut self, _: &[f32], e: f32, out: &mut Vec<bool>) -> Result<(), DetectorError> {
+            self.held.push_back(self.inner.decide(e));
             if self.held.len() > self.delay {
                 out.extend(self.held.drain(..));
             }
@@ -380,7 +486,7 @@ mod tests {
     struct Failing;
 
     impl SpeechDetector for Failing {
-        fn push(&mut self, _: &[f32], _: &mut Vec<bool>) -> Result<(), DetectorError> {
+        fn push(&mut self, _: &[f32], _: f32, _: &mut Vec<bool>) -> Result<(), DetectorError> {
             Err(DetectorError("broken".into()))
         }
 

@@ -15,10 +15,13 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 
 use crate::audio::{AudioInfo, AudioStream, Mix, Resampler, TARGET_RATE};
-use crate::chunk::{Chunk, Chunker, DetectorError, EnergyDetector, Limits, SpeechDetector};
+use crate::chunk::{
+    Chunk, Chunker, DetectorError, EnergyDetector, Limits, SpeechDetector, WindowScorer,
+    WindowedDetector,
+};
 use crate::error::Error;
 use crate::input::Input;
-use crate::model::silero_vad::SileroVad;
+use crate::model::silero_vad::{self, SileroSession, SileroVad};
 use crate::model::{self, Family, ModelError, Recognizer, TimedToken};
 use crate::profile::Stage;
 use crate::transcript::{Item, ItemKind};
@@ -148,7 +151,11 @@ fn produce_chunks(
     let mut chunkers = Vec::with_capacity(resampler.streams());
     for s in 0..resampler.streams() {
         let detector: Box<dyn SpeechDetector> = match &plan.vad {
-            Some(vad) => Box::new(vad.detector()?),
+            Some(vad) => Box::new(WindowedDetector::new(
+                Box::new(Silero(vad.session()?)),
+                silero_vad::THRESHOLD,
+                silero_vad::NEG_THRESHOLD,
+            )),
             None => Box::new(EnergyDetector::new()),
         };
         chunkers.push(Chunker::with_detector(s, limits, detector));
@@ -193,6 +200,24 @@ fn produce_chunks(
         tracing::debug!("no audio samples decoded");
     }
     Ok((samples, seq))
+}
+
+/// Silero VAD as the chunker's window scorer.
+struct Silero(SileroSession);
+
+impl WindowScorer for Silero {
+    fn window(&self) -> usize {
+        silero_vad::WINDOW
+    }
+
+    fn score(&mut self, window: &[f32]) -> Result<f32, DetectorError> {
+        self.0.probability(window).map_err(|e| {
+            DetectorError(match e {
+                ModelError::Inference(m) => m,
+                other => other.to_string(),
+            })
+        })
+    }
 }
 
 fn vad_error(e: DetectorError) -> Error {

@@ -6,8 +6,7 @@
 //! words for every family. Adding a family means adding a file and a line in
 //! [`load`]; the pipeline never changes.
 //!
-//! May import: `model::*` submodules, and `chunk` for the speech-detector
-//! interface that [`silero_vad`] implements.
+//! May import: `model::*` submodules only.
 
 pub mod builtin;
 pub mod ctc;

@@ -6,13 +6,12 @@
 //! The v5 ONNX export (`silero_vad.onnx`, `silero_vad_16k_op15.onnx`):
 //! inputs `input` `[1, 576]` (the previous window's last 64 samples, then a
 //! 512-sample window at 16 kHz), `state` `[2, 1, 128]`, `sr` (int64 scalar);
-//! outputs `output` `[1, 1]` (speech probability) and `stateN`. Decisions
-//! follow silero's own `get_speech_timestamps`: speech starts at a
-//! probability ≥ 0.5 and ends below 0.35. Each 10 ms frame takes the
-//! decision of the 32 ms window holding its midpoint, so frames are decided
-//! up to three frames late, which the chunker allows.
+//! outputs `output` `[1, 1]` (speech probability) and `stateN`. This module
+//! scores windows; turning scores into per-frame decisions (hysteresis
+//! [`THRESHOLD`] / [`NEG_THRESHOLD`], as silero's own
+//! `get_speech_timestamps`) is the chunker's `WindowedDetector`.
 //!
-//! Imports: `model::runtime`, `chunk` (the detector interface).
+//! Imports: `model::runtime`.
 
 use std::path::{Path, PathBuf};
 
@@ -21,9 +20,9 @@ use ort::value::Tensor;
 
 use super::runtime::{self, Source};
 use super::ModelError;
-use crate::chunk::{DetectorError, SpeechDetector, FRAME};
 
-const WINDOW: usize = 512;
+/// Samples per scored window (32 ms at 16 kHz).
+pub const WINDOW: usize = 512;
 const CONTEXT: usize = 64;
 const STATE: usize = 2 * 128;
 const RATE: i64 = 16_000;
@@ -47,20 +46,21 @@ impl SileroVad {
         let vad = SileroVad {
             path: path.to_path_buf(),
         };
-        let mut probe = vad.detector()?;
-        probe.window.resize(WINDOW, 0.0);
-        probe.run_window().map_err(|e| {
+        vad.session()?.probability(&[0.0; WINDOW]).map_err(|e| {
             ModelError::Invalid(format!(
                 "--vad-model {}: not a Silero v5 VAD model: {}",
                 path.display(),
-                e.0
+                match e {
+                    ModelError::Inference(m) => m,
+                    other => other.to_string(),
+                }
             ))
         })?;
         Ok(vad)
     }
 
-    /// A detector for one stream, with its own session and state.
-    pub fn detector(&self) -> Result<SileroDetector, ModelError> {
+    /// A session for one stream, with its own recurrent state.
+    pub fn session(&self) -> Result<SileroSession, ModelError> {
         let env = runtime::environment()?;
         let session = runtime::session(env, &Source::File(self.path.clone()), 1).map_err(|e| {
             ModelError::Invalid(format!(
@@ -76,40 +76,34 @@ impl SileroVad {
                 names.join(", ")
             )));
         }
-        Ok(SileroDetector {
+        Ok(SileroSession {
             session,
             state: vec![0.0; STATE],
             context: vec![0.0; CONTEXT],
-            window: Vec::with_capacity(WINDOW),
-            windows_done: 0,
-            frames_pushed: 0,
-            frames_decided: 0,
-            speech: false,
         })
     }
 }
 
-/// Silero VAD over one stream.
-pub struct SileroDetector {
+/// Silero VAD over one stream: scores consecutive windows.
+pub struct SileroSession {
     session: Session,
     state: Vec<f32>,
     context: Vec<f32>,
-    /// Samples of the window being filled.
-    window: Vec<f32>,
-    windows_done: u64,
-    frames_pushed: u64,
-    frames_decided: u64,
-    /// Inside speech (hysteresis state).
-    speech: bool,
 }
 
-impl SileroDetector {
-    /// Runs the model on the full `window`; returns the speech probability.
-    fn run_window(&mut self) -> Result<f32, DetectorError> {
-        let err = |e: &dyn std::fmt::Display| DetectorError(format!("Silero VAD: {e}"));
+impl SileroSession {
+    /// Speech probability of the next [`WINDOW`] samples of the stream.
+    pub fn probability(&mut self, window: &[f32]) -> Result<f32, ModelError> {
+        let err = |e: &dyn std::fmt::Display| ModelError::Inference(format!("Silero VAD: {e}"));
+        if window.len() != WINDOW {
+            return Err(err(&format!(
+                "window of {} samples, want {WINDOW}",
+                window.len()
+            )));
+        }
         let mut input = Vec::with_capacity(CONTEXT + WINDOW);
         input.extend_from_slice(&self.context);
-        input.extend_from_slice(&self.window);
+        input.extend_from_slice(window);
         let input = Tensor::from_array((vec![1i64, (CONTEXT + WINDOW) as i64], input))
             .map_err(|e| err(&e))?;
         let state =
@@ -126,65 +120,14 @@ impl SileroDetector {
             .try_extract_tensor::<f32>()
             .map_err(|e| err(&e))?;
         let (Some(&p), true) = (prob.first(), state.len() == STATE) else {
-            return Err(DetectorError(format!(
-                "Silero VAD: unexpected output sizes {} and {}",
+            return Err(err(&format!(
+                "unexpected output sizes {} and {}",
                 prob.len(),
                 state.len()
             )));
         };
         self.state.copy_from_slice(state);
-        self.context
-            .copy_from_slice(&self.window[WINDOW - CONTEXT..WINDOW]);
-        self.window.clear();
-        self.windows_done += 1;
+        self.context.copy_from_slice(&window[WINDOW - CONTEXT..]);
         Ok(p)
-    }
-
-    /// Updates the hysteresis with a window's probability, then decides every
-    /// pushed frame whose midpoint lies in a finished window.
-    fn on_window(&mut self, p: f32, out: &mut Vec<bool>) {
-        if p >= THRESHOLD {
-            self.speech = true;
-        } else if p < NEG_THRESHOLD {
-            self.speech = false;
-        }
-        let done = self.windows_done * WINDOW as u64;
-        while self.frames_decided < self.frames_pushed
-            && self.frames_decided * FRAME as u64 + FRAME as u64 / 2 < done
-        {
-            out.push(self.speech);
-            self.frames_decided += 1;
-        }
-    }
-}
-
-impl SpeechDetector for SileroDetector {
-    fn push(&mut self, frame: &[f32], out: &mut Vec<bool>) -> Result<(), DetectorError> {
-        self.frames_pushed += 1;
-        let mut rest = frame;
-        while !rest.is_empty() {
-            let take = (WINDOW - self.window.len()).min(rest.len());
-            self.window.extend_from_slice(&rest[..take]);
-            rest = &rest[take..];
-            if self.window.len() == WINDOW {
-                let p = self.run_window()?;
-                self.on_window(p, out);
-            }
-        }
-        Ok(())
-    }
-
-    fn finish(&mut self, out: &mut Vec<bool>) -> Result<(), DetectorError> {
-        if !self.window.is_empty() {
-            self.window.resize(WINDOW, 0.0);
-            let p = self.run_window()?;
-            self.on_window(p, out);
-        }
-        // Every pushed frame's midpoint now lies in a finished window.
-        while self.frames_decided < self.frames_pushed {
-            out.push(self.speech);
-            self.frames_decided += 1;
-        }
-        Ok(())
     }
 }
