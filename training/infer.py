@@ -47,6 +47,18 @@ class Recognizer:
         return out
 
 
+def edit_distance(a, b):
+    """Levenshtein distance between two sequences (O(len(b)) memory)."""
+    d = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        prev, d[0] = d[0], i
+        for j in range(1, len(b) + 1):
+            cur = d[j]
+            d[j] = min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] != b[j - 1]))
+            prev = cur
+    return d[len(b)]
+
+
 def edit_ops(ref, hyp):
     """(substitutions, deletions, insertions) of a minimum edit alignment."""
     n, m = len(ref), len(hyp)

@@ -42,7 +42,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data as D  # noqa: E402
 import features as F  # noqa: E402
 from eval import test_strings  # noqa: E402
-from infer import Recognizer  # noqa: E402
+from infer import Recognizer, edit_distance  # noqa: E402
 
 PROBE_BINS = [0, 5, 10, 20, 40, 60, 75, 79]
 PROBE_THRESHOLDS = [-1.0, -0.3, 0.0, 0.4, 1.2]
@@ -205,17 +205,6 @@ def model_agreement(model_dir, tmp, n_per_speaker, hark=None, license_path=None,
         print(f"hark vs onnxruntime+features.py ('{F.DEFAULT_VARIANT}'): {hark_vs_ours}/{n} strings identical")
         print(f"hark transcripts exactly correct: {hark_correct}/{n}")
     return agree, n
-
-
-def edit_distance(a, b):
-    d = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        prev, d[0] = d[0], i
-        for j in range(1, len(b) + 1):
-            cur = d[j]
-            d[j] = min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] != b[j - 1]))
-            prev = cur
-    return d[len(b)]
 
 
 def main():

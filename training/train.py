@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data as D  # noqa: E402
 import features as F  # noqa: E402
 from export import export_onnx  # noqa: E402
+from infer import edit_distance  # noqa: E402
 from model import BLANK, DigitsCTC  # noqa: E402
 
 T0 = time.time()
@@ -153,17 +154,6 @@ def greedy(lp, n):
     return out
 
 
-def edit_distance(a, b):
-    d = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        prev, d[0] = d[0], i
-        for j in range(1, len(b) + 1):
-            cur = d[j]
-            d[j] = min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] != b[j - 1]))
-            prev = cur
-    return d[len(b)]
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="models/digits-en")
@@ -273,48 +263,10 @@ def evaluate_dev(model, dev, args):
 
 
 def stage2(model, args):
-    """Fine-tuning: FSDD-heavy data with lighter augmentation, cosine LR to 0."""
-    global PROFILE
-    PROFILE = "stage2"
-    rng = np.random.default_rng(args.seed + 1)
-    torch.manual_seed(args.seed + 1)
-    log(f"stage 2: generating {args.stage2_utts} utterances")
-    ds = gen_dataset(args.stage2_utts, args.seed + 1, args.threads)
-    log(f"  {sum(len(f) for f, _ in ds) / 100 / 3600:.2f} h of features")
-    dev, train = ds[:150], ds[150:]
-    opt = torch.optim.AdamW(model.parameters(), lr=args.stage2_lr, weight_decay=1e-3)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda k: 0.5 * (1 + np.cos(np.pi * min(k, args.stage2_steps) / args.stage2_steps)))
-    ctc = torch.nn.CTCLoss(blank=BLANK, zero_infinity=True)
-    log(f"  dev WER before stage 2 {evaluate_dev(model, dev, args):.2f}%")
-    snapshots = []
-    step, t0 = 0, time.time()
-    model.train()
-    while step < args.stage2_steps:
-        for idx in batches(train, args.max_frames, rng):
-            if step >= args.stage2_steps:
-                break
-            x, xl, y, yl = collate(train, idx, rng)
-            lp, ol = model(x, xl)
-            loss = ctc(lp.transpose(0, 1), y, ol, yl)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            opt.step()
-            sched.step()
-            step += 1
-            if step % 25 == 0:
-                log(f"stage 2 step {step}/{args.stage2_steps} loss {loss.item():.4f} lr {sched.get_last_lr()[0]:.2e}")
-                if step > args.stage2_steps - 25 * args.stage2_average:
-                    snapshots.append({k: v.detach().clone() for k, v in model.state_dict().items()})
-    if len(snapshots) > 1:
-        log(f"  dev WER of the final weights {evaluate_dev(model, dev, args):.2f}%")
-        avg = {k: (torch.stack([s[k].float() for s in snapshots]).mean(0).to(v.dtype)
-                   if v.is_floating_point() else v)
-               for k, v in model.state_dict().items()}
-        model.load_state_dict(avg)
-        log(f"  averaged the last {len(snapshots)} snapshots (every 25 steps)")
-    log(f"  dev WER after stage 2 {evaluate_dev(model, dev, args):.2f}% ({time.time() - t0:.0f}s)")
+    """Fine-tuning: FSDD-heavy data with lighter augmentation, cosine LR to 0,
+    the mean of the last --stage2-average snapshots."""
+    fine_tune(model, args, "stage2", seed=args.seed + 1, n_utts=args.stage2_utts, n_dev=150,
+              steps=args.stage2_steps, lr=args.stage2_lr, log_every=25, average=args.stage2_average)
 
 
 def load_onnx_weights(model, path):
@@ -342,35 +294,49 @@ def load_onnx_weights(model, path):
 
 
 def stage3(model, args):
-    """Fine-tuning on the hann front end only (v2): FSDD-heavy, light augmentation,
-    bin-0 jitter, BatchNorm statistics frozen, cosine LR to 0."""
+    """Fine-tuning on the hann front end only (tried for v1, not shipped):
+    FSDD-heavy, light augmentation, bin-0 jitter, BatchNorm statistics frozen,
+    cosine LR to 0."""
+    fine_tune(model, args, "stage3", seed=args.seed + 2, n_utts=args.stage3_utts, n_dev=120,
+              steps=args.stage3_steps, lr=args.stage3_lr, log_every=20,
+              bin0_noise=args.stage3_bin0_noise, freeze_bn=True)
+
+
+def fine_tune(model, args, profile, seed, n_utts, n_dev, steps, lr, log_every,
+              average=1, bin0_noise=0.0, freeze_bn=False):
+    """A fine-tuning stage on `n_utts` new utterances of `profile`: AdamW,
+    cosine LR from `lr` to 0 over `steps`; with `average` > 1 the result is
+    the mean of the snapshots at the last `average` multiples of `log_every`."""
     global PROFILE
-    PROFILE = "stage3"
-    rng = np.random.default_rng(args.seed + 2)
-    torch.manual_seed(args.seed + 2)
-    log(f"stage 3: generating {args.stage3_utts} utterances (hann front end only)")
-    ds = gen_dataset(args.stage3_utts, args.seed + 2, args.threads)
+    PROFILE = profile
+    name = profile.replace("stage", "stage ")
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    log(f"{name}: generating {n_utts} utterances")
+    ds = gen_dataset(n_utts, seed, args.threads)
     log(f"  {sum(len(f) for f, _ in ds) / 100 / 3600:.2f} h of features")
-    dev, train = ds[:120], ds[120:]
-    opt = torch.optim.AdamW(model.parameters(), lr=args.stage3_lr, weight_decay=1e-3)
+    dev, train = ds[:n_dev], ds[n_dev:]
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-3)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda k: 0.5 * (1 + np.cos(np.pi * min(k, args.stage3_steps) / args.stage3_steps)))
+        opt, lambda k: 0.5 * (1 + np.cos(np.pi * min(k, steps) / steps)))
     ctc = torch.nn.CTCLoss(blank=BLANK, zero_infinity=True)
-    log(f"  dev WER before stage 3 {evaluate_dev(model, dev, args):.2f}%")
+    log(f"  dev WER before {name} {evaluate_dev(model, dev, args):.2f}%")
 
     def train_mode():
         model.train()
-        for mod in model.modules():
-            if isinstance(mod, torch.nn.BatchNorm1d):
-                mod.eval()  # keep running statistics fixed (short fine-tune, small batches)
+        if freeze_bn:
+            for mod in model.modules():
+                if isinstance(mod, torch.nn.BatchNorm1d):
+                    mod.eval()  # keep running statistics fixed (short fine-tune, small batches)
 
+    snapshots = []
     step, t0 = 0, time.time()
     train_mode()
-    while step < args.stage3_steps:
+    while step < steps:
         for idx in batches(train, args.max_frames, rng):
-            if step >= args.stage3_steps:
+            if step >= steps:
                 break
-            x, xl, y, yl = collate(train, idx, rng, low_bin_noise=args.stage3_bin0_noise)
+            x, xl, y, yl = collate(train, idx, rng, low_bin_noise=bin0_noise)
             lp, ol = model(x, xl)
             loss = ctc(lp.transpose(0, 1), y, ol, yl)
             opt.zero_grad()
@@ -379,11 +345,18 @@ def stage3(model, args):
             opt.step()
             sched.step()
             step += 1
-            if step % 20 == 0:
-                log(f"stage 3 step {step}/{args.stage3_steps} loss {loss.item():.4f} lr {sched.get_last_lr()[0]:.2e}")
-    log(f"  dev WER after stage 3 {evaluate_dev(model, dev, args):.2f}% ({time.time() - t0:.0f}s)")
-    train_mode()
-    model.eval()
+            if step % log_every == 0:
+                log(f"{name} step {step}/{steps} loss {loss.item():.4f} lr {sched.get_last_lr()[0]:.2e}")
+                if step > steps - log_every * average:
+                    snapshots.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+    if len(snapshots) > 1:
+        log(f"  dev WER of the final weights {evaluate_dev(model, dev, args):.2f}%")
+        avg = {k: (torch.stack([s[k].float() for s in snapshots]).mean(0).to(v.dtype)
+                   if v.is_floating_point() else v)
+               for k, v in model.state_dict().items()}
+        model.load_state_dict(avg)
+        log(f"  averaged the last {len(snapshots)} snapshots (every {log_every} steps)")
+    log(f"  dev WER after {name} {evaluate_dev(model, dev, args):.2f}% ({time.time() - t0:.0f}s)")
 
 
 def stage1(model, args, rng):
