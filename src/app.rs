@@ -119,6 +119,7 @@ fn transcribe(opts: &Options) -> Result<(), Error> {
         per_channel: job.per_channel(),
         channel_labels: job.channel_labels.clone(),
         vad,
+        language: Some(language.clone()),
     };
     tracing::info!(
         workers = plan.workers,

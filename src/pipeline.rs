@@ -22,9 +22,9 @@ use crate::chunk::{
 use crate::error::Error;
 use crate::input::Input;
 use crate::model::silero_vad::{self, SileroSession, SileroVad};
-use crate::model::{self, Family, ModelError, Recognizer, TimedToken};
+use crate::model::{self, Family, ModelError, Recognizer, Word, WordKind};
 use crate::profile::Stage;
-use crate::transcript::{Item, ItemKind};
+use crate::transcript::{Attach, Item, ItemKind};
 
 /// How to run the recognition.
 #[derive(Clone, Debug)]
@@ -39,6 +39,8 @@ pub struct Plan {
     pub channel_labels: Vec<String>,
     /// Silero VAD instead of the built-in energy detector (`--vad-model`).
     pub vad: Option<Arc<SileroVad>>,
+    /// The language to transcribe.
+    pub language: Option<String>,
 }
 
 /// The recognised items and what was learnt about the audio.
@@ -63,7 +65,7 @@ struct Span {
     own_end: u64,
 }
 
-type Output = Vec<(usize, Span, Vec<TimedToken>)>;
+type Output = Vec<(usize, Span, Vec<Word>)>;
 
 /// Opens the audio in `input`; fails fast on undecodable input.
 pub fn open_audio(input: Input) -> Result<AudioStream, Error> {
@@ -95,7 +97,11 @@ pub fn recognize(
         let producer = s.spawn(|| produce(audio, limits, plan, tx, &abort));
         // Each worker builds its own session when its first chunk arrives, so
         // a short file with one chunk never costs a second session.
-        let outputs = pool.broadcast(|_| work(&rx, family, plan.intra_threads, &abort));
+        let settings = model::Settings {
+            intra_threads: plan.intra_threads,
+            language: plan.language.clone(),
+        };
+        let outputs = pool.broadcast(|_| work(&rx, family, &settings, &abort));
         let produced = producer
             .join()
             .unwrap_or_else(|_| Err(Error::Internal("the decoding thread panicked".into())));
@@ -231,7 +237,7 @@ fn vad_error(e: DetectorError) -> Error {
 fn work(
     rx: &Mutex<Receiver<(usize, Chunk)>>,
     family: &dyn Family,
-    intra_threads: usize,
+    settings: &model::Settings,
     abort: &AtomicBool,
 ) -> Result<Output, Error> {
     let mut rec: Option<Box<dyn Recognizer>> = None;
@@ -250,7 +256,7 @@ fn work(
             None => {
                 tracing::debug!(seq, "worker starts: building its recognizer");
                 family
-                    .recognizer(intra_threads)
+                    .recognizer(settings)
                     .and_then(|r| rec.insert(r).recognize(&chunk.samples))
             }
         };
@@ -285,7 +291,7 @@ fn drain(rx: &Mutex<Receiver<(usize, Chunk)>>) {
 fn assemble(outputs: &Output, plan: &Plan) -> Vec<Item> {
     let rate = f64::from(TARGET_RATE);
     let mut items = Vec::new();
-    for (_, span, tokens) in outputs {
+    for (_, span, words) in outputs {
         let offset = span.start as f64 / rate;
         let (own_a, own_b) = (span.own_start as f64 / rate, span.own_end as f64 / rate);
         let channel = plan.per_channel.then(|| {
@@ -294,29 +300,70 @@ fn assemble(outputs: &Output, plan: &Plan) -> Vec<Item> {
                 .cloned()
                 .unwrap_or_else(|| format!("channel_{}", span.stream + 1))
         });
-        for w in model::words(tokens) {
+        // A punctuation mark goes with the word it attaches to, so it is kept
+        // exactly when that word is.
+        let mut keep_prev = false;
+        let mut keep_next: Option<bool> = None;
+        let mut key = offset;
+        for (i, w) in words.iter().enumerate() {
             let (start, end) = (offset + w.start, offset + w.end);
-            let mid = 0.5 * (start + end);
-            if mid < own_a || mid >= own_b {
+            let owns = |w: &Word| {
+                let mid = offset + 0.5 * (w.start + w.end);
+                mid >= own_a && mid < own_b
+            };
+            let (kind, attaches_to, is_eos, keep) = match w.kind {
+                WordKind::Word => {
+                    keep_prev = keep_next.take().unwrap_or_else(|| owns(w));
+                    (ItemKind::Word, Attach::None, false, keep_prev)
+                }
+                WordKind::Punctuation { attaches, eos } => {
+                    let attaches_to = match attaches {
+                        model::Attach::Previous => Attach::Previous,
+                        model::Attach::Next => Attach::Next,
+                        model::Attach::Both => Attach::Both,
+                        model::Attach::None => Attach::None,
+                    };
+                    let keep = match attaches {
+                        model::Attach::Next => {
+                            let next = words[i + 1..]
+                                .iter()
+                                .find(|n| n.kind == WordKind::Word)
+                                .map_or_else(|| owns(w), owns);
+                            keep_next = Some(next);
+                            next
+                        }
+                        _ if i == 0 => owns(w),
+                        _ => keep_prev,
+                    };
+                    (ItemKind::Punctuation, attaches_to, eos, keep)
+                }
+            };
+            if !keep {
                 continue;
+            }
+            // Sort key: a word's start; a mark keeps its neighbour's place.
+            if kind == ItemKind::Word || attaches_to == Attach::Next {
+                key = key.max(start);
             }
             items.push((
                 span.stream,
+                key,
                 Item {
-                    kind: ItemKind::Word,
-                    content: w.text,
+                    kind,
+                    content: w.text.clone(),
                     start,
                     end,
                     confidence: f64::from(w.confidence),
                     channel: channel.clone(),
                     speaker: "UU".to_string(),
-                    is_eos: false,
+                    is_eos,
+                    attaches_to,
                 },
             ));
         }
     }
     // Merge streams by time; ties keep channel order. The sort is stable, so
     // each stream's own order is preserved.
-    items.sort_by(|a, b| a.1.start.total_cmp(&b.1.start).then(a.0.cmp(&b.0)));
-    items.into_iter().map(|(_, i)| i).collect()
+    items.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    items.into_iter().map(|(_, _, i)| i).collect()
 }

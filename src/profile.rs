@@ -20,22 +20,31 @@ pub enum Stage {
     Vad,
     /// Filterbank features.
     Features,
-    /// ONNX Runtime inference and token decoding.
+    /// ONNX Runtime inference and token decoding (CTC models).
     Inference,
+    /// Whisper's encoder.
+    Encoder,
+    /// Whisper's decoder steps.
+    Decoder,
+    /// Word times (Whisper alignment) and words.
+    Align,
     /// Building and writing the transcript.
     Output,
 }
 
-const STAGES: [(Stage, &str); 6] = [
+const STAGES: [(Stage, &str); 9] = [
     (Stage::Decode, "decode"),
     (Stage::Resample, "resample"),
     (Stage::Vad, "vad"),
     (Stage::Features, "features"),
     (Stage::Inference, "inference"),
+    (Stage::Encoder, "encoder"),
+    (Stage::Decoder, "decoder"),
+    (Stage::Align, "align"),
     (Stage::Output, "output"),
 ];
 
-static NANOS: [AtomicU64; 6] = [const { AtomicU64::new(0) }; 6];
+static NANOS: [AtomicU64; 9] = [const { AtomicU64::new(0) }; 9];
 
 impl Stage {
     fn index(self) -> usize {

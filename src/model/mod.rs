@@ -2,8 +2,8 @@
 //!
 //! A model family (one file each: [`nemo_ctc`], ...) implements [`Family`]:
 //! it knows its directory layout and metadata and builds [`Recognizer`]s —
-//! chunk of 16 kHz samples in, timed tokens out. [`words`] turns tokens into
-//! words for every family. Adding a family means adding a file and a line in
+//! chunk of 16 kHz samples in, words and punctuation out. [`words`] holds
+//! what every family shares: pieces into words, punctuation split off. Adding a family means adding a file and a line in
 //! [`load`]; the pipeline never changes.
 //!
 //! May import: `model::*` submodules only.
@@ -15,6 +15,8 @@ pub mod nemo_ctc;
 pub mod runtime;
 pub mod silero_vad;
 pub mod tokens;
+pub mod whisper;
+pub mod words;
 
 use std::path::Path;
 
@@ -48,17 +50,47 @@ pub struct TimedToken {
     pub confidence: f32,
 }
 
-/// A word assembled from tokens, times relative to its chunk.
+/// How a punctuation mark joins its neighbours (Speechmatics `attaches_to`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attach {
+    /// Written against the previous word (`,` `.` `?`).
+    Previous,
+    /// Written against the next word (an opening quote or bracket).
+    Next,
+    /// Between two words with no spaces (a dash).
+    Both,
+    /// Free-standing.
+    None,
+}
+
+/// Whether a recognised item is a word or a punctuation mark.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WordKind {
+    /// A word.
+    Word,
+    /// A punctuation mark; `eos` when it ends a sentence.
+    Punctuation {
+        /// How it joins its neighbours.
+        attaches: Attach,
+        /// It ends a sentence (`.` `?` `!`).
+        eos: bool,
+    },
+}
+
+/// A word or punctuation mark, times relative to its chunk: what every
+/// family's recognizer returns.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Word {
-    /// The word text.
+    /// The text, as the model writes it (cased if the model cases).
     pub text: String,
     /// Start time in seconds.
     pub start: f64,
     /// End time in seconds.
     pub end: f64,
-    /// Confidence: the lowest confidence of its tokens.
+    /// Confidence 0..=1 (for a word: the lowest of its tokens).
     pub confidence: f32,
+    /// Word or punctuation.
+    pub kind: WordKind,
 }
 
 /// How a family wants long audio cut (seconds).
@@ -83,18 +115,30 @@ pub struct ModelInfo {
     pub chunking: ChunkLimits,
 }
 
-/// Turns 16 kHz mono samples into timed tokens. One per worker thread.
+/// Turns 16 kHz mono samples into words and punctuation. One per worker thread.
 pub trait Recognizer: Send {
-    /// Recognises one chunk; times in the result are relative to its start.
-    fn recognize(&mut self, samples: &[f32]) -> Result<Vec<TimedToken>, ModelError>;
+    /// Recognises one chunk; times in the result are relative to its start,
+    /// in time order, punctuation marks as their own items.
+    fn recognize(&mut self, samples: &[f32]) -> Result<Vec<Word>, ModelError>;
+}
+
+/// How a worker's recognizer should run: the same for every family; a
+/// family uses what applies to it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Settings {
+    /// ONNX Runtime intra-op threads per session.
+    pub intra_threads: usize,
+    /// The language to transcribe (a model that needs to be told, such as
+    /// multilingual Whisper); `None` for the model's default.
+    pub language: Option<String>,
 }
 
 /// A loaded model family: metadata plus a factory for recognizers.
 pub trait Family: Send + Sync {
     /// Metadata about the model.
     fn info(&self) -> &ModelInfo;
-    /// Builds a recognizer whose ONNX sessions use `intra_threads` threads.
-    fn recognizer(&self, intra_threads: usize) -> Result<Box<dyn Recognizer>, ModelError>;
+    /// Builds a recognizer (its own ONNX sessions) with `settings`.
+    fn recognizer(&self, settings: &Settings) -> Result<Box<dyn Recognizer>, ModelError>;
 }
 
 /// Loads the model in `dir`, detecting its family from the files present.
@@ -117,24 +161,35 @@ pub fn load(dir: &Path) -> Result<Box<dyn Family>, ModelError> {
     if has("model.onnx") || has("model.int8.onnx") {
         return Ok(Box::new(nemo_ctc::NemoCtc::from_dir(dir)?));
     }
-    let family = if any_with("joiner") {
-        "a transducer (encoder/decoder/joiner)"
-    } else if any_with("encoder") && any_with("decoder") {
-        "Whisper-style encoder/decoder"
-    } else {
-        ""
-    };
-    if family.is_empty() {
-        Err(ModelError::Missing(format!(
-            "{}: no model.onnx or model.int8.onnx (expected a sherpa-onnx NeMo CTC directory: model.onnx + tokens.txt)",
+    if any_with("joiner") {
+        return Err(ModelError::Invalid(format!(
+            "{}: looks like a transducer (encoder/decoder/joiner) model, which this build of hark cannot run; use a Whisper or NeMo CTC model directory",
             dir.display()
-        )))
-    } else {
-        Err(ModelError::Invalid(format!(
-            "{}: looks like {family} model, which this build of hark cannot run yet; use a NeMo CTC model directory",
-            dir.display()
-        )))
+        )));
     }
+    if let Some(files) = whisper::find(dir) {
+        return Ok(Box::new(whisper::Whisper::from_files(
+            files,
+            dir.display().to_string(),
+        )?));
+    }
+    if any_with("encoder") || any_with("decoder") {
+        return Err(ModelError::Missing(format!(
+            "{}: an incomplete Whisper directory (want <name>-encoder.onnx, <name>-decoder.onnx and <name>-tokens.txt)",
+            dir.display()
+        )));
+    }
+    if has("model.bin") && has("config.json") {
+        return Err(ModelError::Invalid(format!(
+            "{}: a CTranslate2 (faster-whisper) directory: convert it first with `HARK_CT2_DIR={} scripts/fetch-model NAME`",
+            dir.display(),
+            dir.display()
+        )));
+    }
+    Err(ModelError::Missing(format!(
+        "{}: no model found (expected a Whisper directory from scripts/fetch-model or sherpa-onnx, or a NeMo CTC directory: model.onnx + tokens.txt)",
+        dir.display()
+    )))
 }
 
 /// Where an installed default model lives (the container puts one here).
@@ -150,59 +205,9 @@ pub fn load_or_default(dir: Option<&Path>) -> Result<Box<dyn Family>, ModelError
     }
 }
 
-/// Joins SentencePiece tokens into words (a `▁` starts a new word).
-pub fn words(tokens: &[TimedToken]) -> Vec<Word> {
-    let mut out: Vec<Word> = Vec::new();
-    for t in tokens {
-        let starts_word = t.piece.starts_with(tokens::WORD_START) || out.is_empty();
-        let text = t.piece.replace(tokens::WORD_START, " ");
-        let trimmed = text.trim();
-        if starts_word || text.starts_with(' ') {
-            if trimmed.is_empty() {
-                continue;
-            }
-            out.push(Word {
-                text: trimmed.to_string(),
-                start: t.start,
-                end: t.end,
-                confidence: t.confidence,
-            });
-        } else if let Some(w) = out.last_mut() {
-            w.text.push_str(trimmed);
-            w.end = t.end;
-            w.confidence = w.confidence.min(t.confidence);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tok(piece: &str, start: f64, end: f64, c: f32) -> TimedToken {
-        TimedToken {
-            piece: piece.into(),
-            start,
-            end,
-            confidence: c,
-        }
-    }
-
-    #[test]
-    fn words_join_pieces_at_word_starts() {
-        let w = words(&[
-            tok("▁he", 0.0, 0.1, 0.9),
-            tok("llo", 0.1, 0.2, 0.8),
-            tok("▁world", 0.3, 0.5, 0.95),
-            tok("▁", 0.5, 0.6, 0.5),
-        ]);
-        assert_eq!(w.len(), 2);
-        assert_eq!(w[0].text, "hello");
-        assert_eq!((w[0].start, w[0].end), (0.0, 0.2));
-        assert!((w[0].confidence - 0.8).abs() < 1e-6);
-        assert_eq!(w[1].text, "world");
-    }
 
     #[test]
     fn missing_dir_is_a_model_error() {

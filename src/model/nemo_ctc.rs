@@ -7,7 +7,7 @@
 //! Inputs `audio_signal` `[N, feat_dim, T]` and `length` `[N]`; output 0 is
 //! log-probabilities `[N, T', vocab]`.
 //!
-//! Imports: `model::{features, ctc, tokens, runtime}`.
+//! Imports: `model::{features, ctc, tokens, runtime, words}`.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -18,7 +18,7 @@ use ort::value::Tensor;
 use super::features::{self, Fbank, Normalize};
 use super::runtime::{self, Source};
 use super::tokens::Tokens;
-use super::{ctc, ChunkLimits, Family, ModelError, ModelInfo, Recognizer, TimedToken};
+use super::{ctc, words, ChunkLimits, Family, ModelError, ModelInfo, Recognizer, Settings, Word};
 use crate::profile::Stage;
 
 /// A loaded NeMo CTC model: its graph, symbol table and metadata.
@@ -164,7 +164,8 @@ impl Family for NemoCtc {
         &self.info
     }
 
-    fn recognizer(&self, intra_threads: usize) -> Result<Box<dyn Recognizer>, ModelError> {
+    fn recognizer(&self, settings: &Settings) -> Result<Box<dyn Recognizer>, ModelError> {
+        let intra_threads = settings.intra_threads;
         let env = runtime::environment()?;
         let origin = &self.info.origin;
         let reused = if intra_threads <= 1 {
@@ -207,7 +208,7 @@ struct NemoCtcRecognizer {
 }
 
 impl Recognizer for NemoCtcRecognizer {
-    fn recognize(&mut self, samples: &[f32]) -> Result<Vec<TimedToken>, ModelError> {
+    fn recognize(&mut self, samples: &[f32]) -> Result<Vec<Word>, ModelError> {
         let bins = self.fbank.num_bins();
         let mut feats = Stage::Features.time(|| self.fbank.compute(samples));
         let frames = feats.len() / bins;
@@ -260,6 +261,6 @@ impl Recognizer for NemoCtcRecognizer {
         let frame_secs = features::FRAME_SHIFT as f64 / f64::from(features::SAMPLE_RATE);
         ctc::widen_to_speech(&mut tokens, &energy, frame_secs);
         Stage::Inference.add(started.elapsed().as_nanos() as u64);
-        Ok(tokens)
+        Ok(words::split_punctuation(words::from_pieces(&tokens)))
     }
 }

@@ -242,6 +242,7 @@ mod tests {
             channel: None,
             speaker: "UU".into(),
             is_eos: false,
+            attaches_to: crate::transcript::Attach::Previous,
         }
     }
 

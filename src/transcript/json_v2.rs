@@ -52,7 +52,7 @@ struct LanguagePackInfo<'a> {
 struct Result<'a> {
     alternatives: [Alternative<'a>; 1],
     #[serde(skip_serializing_if = "Option::is_none")]
-    attaches_to: Option<&'static str>,
+    attaches_to: Option<super::Attach>,
     #[serde(skip_serializing_if = "Option::is_none")]
     channel: Option<&'a str>,
     end_time: f64,
@@ -80,7 +80,7 @@ fn result<'a>(item: &'a Item, language: &'a str) -> Result<'a> {
             language,
             speaker: &item.speaker,
         }],
-        attaches_to: punct.then_some("previous"),
+        attaches_to: punct.then_some(item.attaches_to),
         channel: item.channel.as_deref(),
         end_time: round2(item.end),
         is_eos: punct.then_some(item.is_eos),

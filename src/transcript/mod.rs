@@ -23,6 +23,20 @@ pub enum ItemKind {
     Punctuation,
 }
 
+/// How a punctuation mark joins its neighbours (json-v2 `attaches_to`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Attach {
+    /// Against the previous word.
+    Previous,
+    /// Against the next word.
+    Next,
+    /// Between two words, no spaces.
+    Both,
+    /// Free-standing.
+    None,
+}
+
 /// One recognised word or punctuation mark.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Item {
@@ -42,6 +56,8 @@ pub struct Item {
     pub speaker: String,
     /// For punctuation: it ends a sentence.
     pub is_eos: bool,
+    /// For punctuation: how it joins its neighbours (ignored for words).
+    pub attaches_to: Attach,
 }
 
 /// Describes the job, as the Speechmatics `JobInfo` does.

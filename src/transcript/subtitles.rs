@@ -12,8 +12,8 @@
 //!
 //! Imports: `transcript` only.
 
-use super::txt::{append, label};
-use super::{Item, ItemKind, Transcript};
+use super::txt::{append, label, spaced};
+use super::{Item, Transcript};
 
 /// A pause longer than this starts a new cue.
 pub const MAX_GAP_SECS: f64 = 1.0;
@@ -80,8 +80,10 @@ fn lay_out(items: &[&Item], label: Option<String>, layout: Layout, delim: &str) 
     let label_width = label.as_ref().map_or(0, |l| l.chars().count() + 3);
     let mut out: Vec<Cue> = Vec::new();
     let mut cur: Option<Cue> = None;
-    for item in items {
-        let word = item.kind == ItemKind::Word;
+    let mut prev: Option<&Item> = None;
+    for &item in items {
+        // A cue or line may break only where a delimiter would go.
+        let word = prev.is_none() || spaced(prev, item);
         if let Some(c) = &cur {
             let full = {
                 let line = c.lines.last().map_or("", String::as_str);
@@ -94,7 +96,7 @@ fn lay_out(items: &[&Item], label: Option<String>, layout: Layout, delim: &str) 
                 !line.is_empty()
                     && shown + line.chars().count() + extra + item.content.chars().count() > max_len
             };
-            // Punctuation always stays with the word before it.
+            // Punctuation always stays with the word it attaches to.
             if word && (item.start - c.end > MAX_GAP_SECS || (full && c.lines.len() >= max_lines)) {
                 out.extend(cur.take());
             } else if full && word {
@@ -110,8 +112,10 @@ fn lay_out(items: &[&Item], label: Option<String>, layout: Layout, delim: &str) 
             lines: vec![String::new()],
         });
         if let Some(line) = cue.lines.last_mut() {
-            append(line, item, delim);
+            let before = if line.is_empty() { None } else { prev };
+            append(line, before, item, delim);
         }
+        prev = Some(item);
         cue.end = cue.end.max(item.end);
         if item.is_eos {
             out.extend(cur.take());
@@ -186,6 +190,7 @@ mod tests {
             channel: channel.map(String::from),
             speaker: "UU".into(),
             is_eos: kind == ItemKind::Punctuation && content == ".",
+            attaches_to: crate::transcript::Attach::Previous,
         }
     }
 

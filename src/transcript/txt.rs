@@ -4,7 +4,7 @@
 //!
 //! Imports: `transcript` only.
 
-use super::{Item, ItemKind, Transcript};
+use super::{Attach, Item, ItemKind, Transcript};
 
 /// The label of an item's paragraph, if diarization labels it.
 pub(crate) fn label(item: &Item) -> Option<String> {
@@ -15,9 +15,21 @@ pub(crate) fn label(item: &Item) -> Option<String> {
     }
 }
 
-/// Appends `item` to `line`, using `delimiter` between words.
-pub(crate) fn append(line: &mut String, item: &Item, delimiter: &str) {
-    if !line.is_empty() && item.kind == ItemKind::Word {
+/// Whether a delimiter goes between `prev` and `next`.
+pub(crate) fn spaced(prev: Option<&Item>, next: &Item) -> bool {
+    let Some(prev) = prev else { return false };
+    let glued_after = |i: &Item| {
+        i.kind == ItemKind::Punctuation && matches!(i.attaches_to, Attach::Next | Attach::Both)
+    };
+    let glued_before = |i: &Item| {
+        i.kind == ItemKind::Punctuation && matches!(i.attaches_to, Attach::Previous | Attach::Both)
+    };
+    !glued_after(prev) && !glued_before(next)
+}
+
+/// Appends `item` to `line` after `prev`, using `delimiter` between words.
+pub(crate) fn append(line: &mut String, prev: Option<&Item>, item: &Item, delimiter: &str) {
+    if !line.is_empty() && spaced(prev, item) {
         line.push_str(delimiter);
     }
     line.push_str(&item.content);
@@ -27,16 +39,18 @@ pub(crate) fn append(line: &mut String, item: &Item, delimiter: &str) {
 pub fn render(t: &Transcript) -> String {
     let delimiter = &t.language_pack.word_delimiter;
     let mut paragraphs: Vec<(Option<String>, String)> = Vec::new();
+    let mut prev: Option<&Item> = None;
     for item in &t.items {
         let l = label(item);
         match paragraphs.last_mut() {
-            Some((pl, text)) if *pl == l => append(text, item, delimiter),
+            Some((pl, text)) if *pl == l => append(text, prev, item, delimiter),
             _ => {
                 let mut text = String::new();
-                append(&mut text, item, delimiter);
+                append(&mut text, None, item, delimiter);
                 paragraphs.push((l, text));
             }
         }
+        prev = Some(item);
     }
     let mut out = paragraphs
         .into_iter()

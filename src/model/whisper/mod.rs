@@ -1,0 +1,756 @@
+//! Whisper encoder-decoder models in sherpa-onnx's layout (its
+//! `scripts/whisper/export-onnx.py`, and hark's own `scripts/fetch-model`).
+//!
+//! Directory: `<name>-encoder.onnx`, `<name>-decoder.onnx` (or their
+//! `.int8.onnx` variants) and `<name>-tokens.txt`. The encoder's metadata
+//! describes the model (`n_mels`, `n_text_ctx`, `sot_sequence`, language
+//! tokens, special ids). The encoder maps `mel` `[1, n_mels, 3000]` to the
+//! cross-attention keys and values; the decoder runs one step over `tokens`
+//! with the self-attention caches (`[layers, 1, n_text_ctx, width]`) and an
+//! `offset`. A decoder converted by hark also returns `cross_attn`, the
+//! alignment heads' attention, which gives word times by DTW ([`align`]);
+//! without it word times are spread over the timestamp-token segments.
+//!
+//! Parts: [`mel`] (front end), [`tokenizer`], [`decode`] (the loop, its
+//! logit filters and quality checks), [`align`]; this file owns the ONNX
+//! sessions and turns a chunk into words.
+//!
+//! Imports: `model::{runtime, words, ModelError, ...}` and its own parts.
+
+pub mod align;
+pub mod decode;
+pub mod mel;
+pub mod tokenizer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use ort::session::Session;
+use ort::value::{DynValue, Tensor};
+
+use self::decode::{Decoded, Inference, Options, Step, Task};
+use self::tokenizer::{split_words, Specials, Vocab};
+use super::runtime::{self, Source};
+use super::{
+    words, ChunkLimits, Family, ModelError, ModelInfo, Recognizer, Settings, Word, WordKind,
+};
+use crate::profile::Stage;
+
+/// Samples per 30 s window at 16 kHz.
+pub const WINDOW_SAMPLES: usize = 480_000;
+/// Mel frames per window.
+pub const WINDOW_FRAMES: usize = 3000;
+
+/// The files of a Whisper directory.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Files {
+    /// `<name>-encoder[.int8].onnx`.
+    pub encoder: PathBuf,
+    /// `<name>-decoder[.int8].onnx`.
+    pub decoder: PathBuf,
+    /// `<name>-tokens.txt`.
+    pub tokens: PathBuf,
+}
+
+/// Finds a Whisper model's files in `dir`; `None` if it is not one.
+/// Prefers the float32 files; `HARK_WHISPER_INT8=1` prefers int8.
+pub fn find(dir: &Path) -> Option<Files> {
+    let names: Vec<String> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let int8_first = std::env::var("HARK_WHISPER_INT8").is_ok_and(|v| v == "1");
+    // (stem, file) for `<stem>-<part>.onnx` / `<stem>-<part>.int8.onnx`,
+    // preferred variant first, then by name.
+    let pick = |part: &str, stem: Option<&str>| -> Option<(String, String)> {
+        let mut found: Vec<(bool, String, String)> = Vec::new();
+        for n in &names {
+            for (suffix, int8) in [
+                (format!("-{part}.onnx"), false),
+                (format!("-{part}.int8.onnx"), true),
+            ] {
+                if let Some(s) = n.strip_suffix(&suffix) {
+                    if stem.is_none_or(|want| want == s)
+                        && names.contains(&format!("{s}-tokens.txt"))
+                    {
+                        found.push((int8 != int8_first, s.to_string(), n.clone()));
+                    }
+                }
+            }
+        }
+        found.sort();
+        found.into_iter().next().map(|(_, s, n)| (s, n))
+    };
+    let (stem, encoder) = pick("encoder", None)?;
+    let (_, decoder) = pick("decoder", Some(&stem))?;
+    Some(Files {
+        encoder: dir.join(encoder),
+        decoder: dir.join(decoder),
+        tokens: dir.join(format!("{stem}-tokens.txt")),
+    })
+}
+
+/// What the encoder's metadata says about the model.
+#[derive(Clone, Debug)]
+struct Meta {
+    n_mels: usize,
+    n_audio_ctx: usize,
+    n_text_ctx: usize,
+    n_text_layer: usize,
+    n_text_state: usize,
+    n_vocab: usize,
+    multilingual: bool,
+    sot_sequence: Vec<u32>,
+    sot_index: usize,
+    specials: Specials,
+    suppress: Vec<u32>,
+    /// Number of alignment heads (hark's `cross_attn` output), if any.
+    alignment_heads: usize,
+}
+
+fn read_meta(session: &Session, origin: &str) -> Result<Meta, ModelError> {
+    let meta = session
+        .metadata()
+        .map_err(|e| ModelError::Invalid(format!("{origin}: cannot read ONNX metadata: {e}")))?;
+    let get = |k: &str| -> Result<String, ModelError> {
+        meta.custom(k)
+            .ok_or_else(|| ModelError::Invalid(format!("{origin}: ONNX metadata has no `{k}`")))
+    };
+    let num = |k: &str| -> Result<usize, ModelError> {
+        let v = get(k)?;
+        v.trim().parse().map_err(|_| {
+            ModelError::Invalid(format!(
+                "{origin}: ONNX metadata `{k}` = {v:?} is not a number"
+            ))
+        })
+    };
+    let id = |k: &str| -> Result<u32, ModelError> {
+        let v = num(k)?;
+        u32::try_from(v)
+            .map_err(|_| ModelError::Invalid(format!("{origin}: ONNX metadata `{k}` out of range")))
+    };
+    let list = |k: &str| -> Result<Vec<u32>, ModelError> {
+        let v = meta.custom(k).unwrap_or_default();
+        v.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse().map_err(|_| {
+                    ModelError::Invalid(format!(
+                        "{origin}: ONNX metadata `{k}`: {s:?} is not an id"
+                    ))
+                })
+            })
+            .collect()
+    };
+    let multilingual = num("is_multilingual")? == 1;
+    let sot_sequence = list("sot_sequence")?;
+    let no_timestamps = id("no_timestamps")?;
+    let lang_tokens = list("all_language_tokens")?;
+    let lang_codes: Vec<String> = meta
+        .custom("all_language_codes")
+        .unwrap_or_default()
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if lang_tokens.len() != lang_codes.len() {
+        return Err(ModelError::Invalid(format!(
+            "{origin}: ONNX metadata lists {} language tokens but {} language codes",
+            lang_tokens.len(),
+            lang_codes.len()
+        )));
+    }
+    let specials = Specials {
+        eot: id("eot")?,
+        sot: id("sot")?,
+        translate: id("translate")?,
+        transcribe: id("transcribe")?,
+        sot_lm: id("sot_lm")?,
+        sot_prev: id("sot_prev")?,
+        no_speech: id("no_speech")?,
+        no_timestamps,
+        timestamp_begin: no_timestamps + 1,
+        blank: id("blank_id")?,
+        languages: lang_tokens.into_iter().zip(lang_codes).collect(),
+    };
+    let sot_index = num("sot_index")?;
+    if sot_sequence.is_empty() || sot_index >= sot_sequence.len() {
+        return Err(ModelError::Invalid(format!(
+            "{origin}: ONNX metadata `sot_sequence` / `sot_index` are inconsistent"
+        )));
+    }
+    let alignment_heads = meta
+        .custom("alignment_heads")
+        .map(|v| v.split(';').filter(|s| !s.trim().is_empty()).count())
+        .unwrap_or(0);
+    let m = Meta {
+        n_mels: num("n_mels")?,
+        n_audio_ctx: num("n_audio_ctx")?,
+        n_text_ctx: num("n_text_ctx")?,
+        n_text_layer: num("n_text_layer")?,
+        n_text_state: num("n_text_state")?,
+        n_vocab: num("n_vocab")?,
+        multilingual,
+        sot_sequence,
+        sot_index,
+        suppress: list("non_speech_tokens")?,
+        specials,
+        alignment_heads,
+    };
+    if !(1..=256).contains(&m.n_mels)
+        || !(1..=4096).contains(&m.n_text_ctx)
+        || !(1..=64).contains(&m.n_text_layer)
+        || !(1..=8192).contains(&m.n_text_state)
+        || !(1..=4096).contains(&m.n_audio_ctx)
+        || m.n_vocab <= m.specials.timestamp_begin as usize
+        || m.n_vocab > 1_000_000
+    {
+        return Err(ModelError::Invalid(format!(
+            "{origin}: ONNX metadata sizes out of range (n_mels {}, n_text_ctx {}, n_text_layer {}, n_text_state {}, n_vocab {})",
+            m.n_mels, m.n_text_ctx, m.n_text_layer, m.n_text_state, m.n_vocab
+        )));
+    }
+    Ok(m)
+}
+
+fn check_io(
+    session: &Session,
+    origin: &str,
+    what: &str,
+    inputs: &[&str],
+    outputs: &[&str],
+) -> Result<(), ModelError> {
+    let ins: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
+    let outs: Vec<&str> = session.outputs().iter().map(|o| o.name()).collect();
+    for want in inputs {
+        if !ins.contains(want) {
+            return Err(ModelError::Invalid(format!(
+                "{origin}: {what} has no input `{want}` (inputs: {})",
+                ins.join(", ")
+            )));
+        }
+    }
+    for want in outputs {
+        if !outs.contains(want) {
+            return Err(ModelError::Invalid(format!(
+                "{origin}: {what} has no output `{want}` (outputs: {})",
+                outs.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+const DECODER_INPUTS: [&str; 6] = [
+    "tokens",
+    "in_n_layer_self_k_cache",
+    "in_n_layer_self_v_cache",
+    "n_layer_cross_k",
+    "n_layer_cross_v",
+    "offset",
+];
+const DECODER_OUTPUTS: [&str; 3] = [
+    "logits",
+    "out_n_layer_self_k_cache",
+    "out_n_layer_self_v_cache",
+];
+
+/// A loaded Whisper model.
+pub struct Whisper {
+    info: ModelInfo,
+    files: Files,
+    meta: Arc<Meta>,
+    vocab: Arc<Vocab>,
+    n_mels: usize,
+    /// Sessions opened to validate the files, reused by the first worker.
+    probe: Mutex<Option<(Session, Session)>>,
+}
+
+impl Whisper {
+    /// Loads the model whose files `find` located.
+    pub fn from_files(files: Files, origin: String) -> Result<Whisper, ModelError> {
+        for f in [&files.encoder, &files.decoder] {
+            std::fs::File::open(f)
+                .map_err(|e| ModelError::Missing(format!("{}: {e}", f.display())))?;
+        }
+        let vocab = Vocab::load(&files.tokens)?;
+        let env = runtime::environment()?;
+        let open = |p: &Path| {
+            runtime::session(env, &Source::File(p.to_path_buf()), 1).map_err(|e| {
+                ModelError::Invalid(format!("{}: not a loadable ONNX model: {e}", p.display()))
+            })
+        };
+        let encoder = open(&files.encoder)?;
+        let decoder = open(&files.decoder)?;
+        let enc_origin = files.encoder.display().to_string();
+        let meta = read_meta(&encoder, &enc_origin)?;
+        check_io(
+            &encoder,
+            &enc_origin,
+            "the encoder",
+            &["mel"],
+            &["n_layer_cross_k", "n_layer_cross_v"],
+        )?;
+        let dec_origin = files.decoder.display().to_string();
+        check_io(
+            &decoder,
+            &dec_origin,
+            "the decoder",
+            &DECODER_INPUTS,
+            &DECODER_OUTPUTS,
+        )?;
+        let has_attention = decoder.outputs().iter().any(|o| o.name() == "cross_attn");
+        if vocab.len() != meta.specials.eot as usize {
+            return Err(ModelError::Invalid(format!(
+                "{}: {} tokens, but the model's <|endoftext|> is {}",
+                files.tokens.display(),
+                vocab.len(),
+                meta.specials.eot
+            )));
+        }
+        let mut meta = meta;
+        if !has_attention {
+            meta.alignment_heads = 0;
+        }
+        if meta.alignment_heads == 0 {
+            tracing::info!(
+                "{origin}: the decoder has no alignment-head attention (`cross_attn`): word times are spread over timestamp segments; convert with scripts/fetch-model for DTW word times"
+            );
+        }
+        let languages = if meta.multilingual {
+            meta.specials
+                .languages
+                .iter()
+                .map(|(_, c)| c.clone())
+                .collect()
+        } else {
+            vec!["en".to_string()]
+        };
+        Ok(Whisper {
+            info: ModelInfo {
+                family: "whisper",
+                origin,
+                languages,
+                chunking: ChunkLimits {
+                    target_secs: 20.0,
+                    max_secs: 29.0,
+                },
+            },
+            n_mels: meta.n_mels,
+            meta: Arc::new(meta),
+            vocab: Arc::new(vocab),
+            files,
+            probe: Mutex::new(Some((encoder, decoder))),
+        })
+    }
+
+    /// Loads the Whisper model in `dir`.
+    pub fn from_dir(dir: &Path) -> Result<Whisper, ModelError> {
+        let files = find(dir).ok_or_else(|| {
+            ModelError::Missing(format!(
+                "{}: no <name>-encoder.onnx, <name>-decoder.onnx and <name>-tokens.txt",
+                dir.display()
+            ))
+        })?;
+        Whisper::from_files(files, dir.display().to_string())
+    }
+}
+
+impl Family for Whisper {
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    fn recognizer(&self, settings: &Settings) -> Result<Box<dyn Recognizer>, ModelError> {
+        let meta = &self.meta;
+        let mut prompt = meta.sot_sequence.clone();
+        if meta.multilingual {
+            let lang = settings.language.as_deref().unwrap_or("en");
+            let token = meta.specials.language(lang).ok_or_else(|| {
+                ModelError::Invalid(format!(
+                    "{}: no language token for {lang:?}",
+                    self.info.origin
+                ))
+            })?;
+            // sot_sequence is [sot, language, task]: set the language.
+            if let Some(slot) = prompt.get_mut(meta.sot_index + 1) {
+                *slot = token;
+            }
+        }
+        let reused = if settings.intra_threads <= 1 {
+            self.probe.lock().ok().and_then(|mut p| p.take())
+        } else {
+            None
+        };
+        let (encoder, decoder) = match reused {
+            Some(s) => s,
+            None => {
+                let env = runtime::environment()?;
+                let open = |p: &Path| {
+                    runtime::session(env, &Source::File(p.to_path_buf()), settings.intra_threads)
+                        .map_err(|e| {
+                            ModelError::Invalid(format!(
+                                "{}: cannot create an ONNX session: {e}",
+                                p.display()
+                            ))
+                        })
+                };
+                (open(&self.files.encoder)?, open(&self.files.decoder)?)
+            }
+        };
+        let options = Options {
+            timestamps: true,
+            ..Options::default()
+        };
+        Ok(Box::new(WhisperRecognizer {
+            encoder,
+            decoder,
+            meta: Arc::clone(&self.meta),
+            vocab: Arc::clone(&self.vocab),
+            mel: mel::WhisperMel::new(self.n_mels),
+            prompt,
+            options,
+        }))
+    }
+}
+
+struct WhisperRecognizer {
+    encoder: Session,
+    decoder: Session,
+    meta: Arc<Meta>,
+    vocab: Arc<Vocab>,
+    mel: mel::WhisperMel,
+    prompt: Vec<u32>,
+    options: Options,
+}
+
+fn inference(e: impl std::fmt::Display) -> ModelError {
+    ModelError::Inference(e.to_string())
+}
+
+/// The decoder over one encoded window: the sherpa-onnx decoder interface.
+struct OnnxDecoder<'a> {
+    session: &'a mut Session,
+    meta: &'a Meta,
+    cross_k: DynValue,
+    cross_v: DynValue,
+    self_k: Option<DynValue>,
+    self_v: Option<DynValue>,
+    offset: usize,
+}
+
+impl OnnxDecoder<'_> {
+    fn zeros(&self) -> Result<DynValue, ModelError> {
+        let m = self.meta;
+        let shape = [m.n_text_layer, 1, m.n_text_ctx, m.n_text_state];
+        let len = shape.iter().product::<usize>();
+        Tensor::from_array((shape.map(|d| d as i64), vec![0.0f32; len]))
+            .map(Tensor::into_dyn)
+            .map_err(inference)
+    }
+}
+
+impl Inference for OnnxDecoder<'_> {
+    fn reset(&mut self) -> Result<(), ModelError> {
+        self.offset = 0;
+        self.self_k = Some(self.zeros()?);
+        self.self_v = Some(self.zeros()?);
+        Ok(())
+    }
+
+    fn step(&mut self, tokens: &[u32]) -> Result<Step, ModelError> {
+        let n = tokens.len();
+        if self.offset + n > self.meta.n_text_ctx {
+            return Err(ModelError::Inference(format!(
+                "decoder context of {} tokens exceeded",
+                self.meta.n_text_ctx
+            )));
+        }
+        let (Some(k), Some(v)) = (self.self_k.take(), self.self_v.take()) else {
+            return Err(ModelError::Inference("decoder caches missing".into()));
+        };
+        let ids = Tensor::from_array((
+            [1i64, n as i64],
+            tokens.iter().map(|&t| i64::from(t)).collect::<Vec<i64>>(),
+        ))
+        .map_err(inference)?;
+        let offset = Tensor::from_array(([1i64], vec![self.offset as i64])).map_err(inference)?;
+        let started = std::time::Instant::now();
+        let mut out = self
+            .session
+            .run(ort::inputs![
+                "tokens" => ids,
+                "in_n_layer_self_k_cache" => k,
+                "in_n_layer_self_v_cache" => v,
+                "n_layer_cross_k" => &self.cross_k,
+                "n_layer_cross_v" => &self.cross_v,
+                "offset" => offset,
+            ])
+            .map_err(inference)?;
+        Stage::Decoder.add(started.elapsed().as_nanos() as u64);
+        let vocab = self.meta.n_vocab;
+        let logits = {
+            let (shape, data) = out["logits"]
+                .try_extract_tensor::<f32>()
+                .map_err(inference)?;
+            let dims: Vec<i64> = shape.iter().copied().collect();
+            if dims != [1, n as i64, vocab as i64] {
+                return Err(ModelError::Inference(format!(
+                    "decoder logits have shape {dims:?}, want [1, {n}, {vocab}]"
+                )));
+            }
+            data.to_vec()
+        };
+        let attention = match out.get("cross_attn") {
+            Some(a) if self.meta.alignment_heads > 0 => {
+                let (_, data) = a.try_extract_tensor::<f32>().map_err(inference)?;
+                // [1, heads, n, frames] → [n, heads, frames]
+                let heads = self.meta.alignment_heads;
+                let frames = data.len() / (heads * n).max(1);
+                let mut rows = vec![0.0f32; data.len()];
+                for h in 0..heads {
+                    for t in 0..n {
+                        let src = &data[(h * n + t) * frames..(h * n + t + 1) * frames];
+                        rows[(t * heads + h) * frames..(t * heads + h + 1) * frames]
+                            .copy_from_slice(src);
+                    }
+                }
+                Some(rows)
+            }
+            _ => None,
+        };
+        self.self_k = out.remove("out_n_layer_self_k_cache");
+        self.self_v = out.remove("out_n_layer_self_v_cache");
+        self.offset += n;
+        Ok(Step { logits, attention })
+    }
+
+    fn vocab(&self) -> usize {
+        self.meta.n_vocab
+    }
+
+    fn max_tokens(&self) -> usize {
+        self.meta.n_text_ctx
+    }
+}
+
+impl WhisperRecognizer {
+    fn encode(&mut self, samples: &[f32]) -> Result<(DynValue, DynValue), ModelError> {
+        let n_mels = self.meta.n_mels;
+        // Zero-padded mel after the chunk's own frames, as today's
+        // faster-whisper and openai-whisper feed a short chunk.
+        let mel = Stage::Features.time(|| {
+            let mut mel = Vec::new();
+            let frames = self.mel.compute_into(samples, &mut mel);
+            self.mel.zero_padding(&mut mel, frames);
+            mel
+        });
+        let input = Tensor::from_array(([1i64, n_mels as i64, WINDOW_FRAMES as i64], mel))
+            .map_err(inference)?;
+        let started = std::time::Instant::now();
+        let mut out = self
+            .encoder
+            .run(ort::inputs!["mel" => input])
+            .map_err(inference)?;
+        Stage::Encoder.add(started.elapsed().as_nanos() as u64);
+        let k = out.remove("n_layer_cross_k");
+        let v = out.remove("n_layer_cross_v");
+        match (k, v) {
+            (Some(k), Some(v)) => Ok((k, v)),
+            _ => Err(ModelError::Inference("encoder outputs missing".into())),
+        }
+    }
+}
+
+impl Recognizer for WhisperRecognizer {
+    fn recognize(&mut self, samples: &[f32]) -> Result<Vec<Word>, ModelError> {
+        if samples.is_empty() {
+            return Ok(Vec::new());
+        }
+        let samples = &samples[..samples.len().min(WINDOW_SAMPLES)];
+        let duration = samples.len() as f64 / 16_000.0;
+        let (cross_k, cross_v) = self.encode(samples)?;
+        let meta = Arc::clone(&self.meta);
+        let vocab = Arc::clone(&self.vocab);
+        let mut dec = OnnxDecoder {
+            session: &mut self.decoder,
+            meta: &meta,
+            cross_k,
+            cross_v,
+            self_k: None,
+            self_v: None,
+            offset: 0,
+        };
+        let task = Task {
+            specials: &meta.specials,
+            vocab: &vocab,
+            suppress: &meta.suppress,
+            options: &self.options,
+        };
+        // Seeded by the chunk itself, so sampling never depends on scheduling.
+        let seed = samples.len() as u64 ^ u64::from(samples[samples.len() / 2].to_bits()) << 20;
+        let Some(decoded) =
+            task.decode_with_fallback(&mut dec, &self.prompt, meta.sot_index, seed)?
+        else {
+            return Ok(Vec::new());
+        };
+        tracing::debug!(
+            tokens = ?decoded.tokens,
+            temperature = decoded.temperature,
+            avg_logprob = decoded.avg_logprob,
+            no_speech = decoded.no_speech_prob,
+            "window decoded"
+        );
+        let audio_frames = (samples.len() / 160 / 2).max(1);
+        let started = std::time::Instant::now();
+        let out = to_words(&decoded, &meta, &vocab, duration, audio_frames);
+        Stage::Align.add(started.elapsed().as_nanos() as u64);
+        Ok(out)
+    }
+}
+
+/// Turns a decoded window into words with times and confidences.
+fn to_words(
+    d: &Decoded,
+    meta: &Meta,
+    vocab: &Vocab,
+    duration: f64,
+    audio_frames: usize,
+) -> Vec<Word> {
+    let sp = &meta.specials;
+    // Text tokens with their positions in the decoded sequence.
+    let text: Vec<(usize, u32)> = d
+        .tokens
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|&(_, t)| sp.is_text(t))
+        .collect();
+    if text.is_empty() {
+        return Vec::new();
+    }
+    let ids: Vec<u32> = text.iter().map(|&(_, t)| t).collect();
+    let groups = split_words(vocab, &ids);
+    // Per text token: (start, end) seconds.
+    let times: Vec<(f64, f64)> = match &d.attention {
+        Some(rows) if meta.alignment_heads > 0 => {
+            // Rows predicting each text token, then the row after the last one.
+            let mut sel: Vec<Vec<f32>> = text.iter().map(|&(i, _)| rows[i].clone()).collect();
+            let after = text.last().map_or(0, |&(i, _)| i + 1);
+            sel.push(rows[after.min(rows.len() - 1)].clone());
+            let frames = sel[0].len() / meta.alignment_heads;
+            let jumps = align::jump_times(&sel, meta.alignment_heads, frames, audio_frames);
+            (0..ids.len()).map(|k| (jumps[k], jumps[k + 1])).collect()
+        }
+        _ => segment_times(d, sp, vocab, duration),
+    };
+    let mut out: Vec<Word> = Vec::with_capacity(groups.len());
+    for (text_str, range) in groups {
+        // The word ends where its last token with a letter or digit ends
+        // (punctuation glued to it does not stretch it).
+        let last_core = range
+            .clone()
+            .rev()
+            .find(|&k| {
+                vocab.bytes(ids[k]).iter().any(u8::is_ascii_alphanumeric)
+                    || vocab.bytes(ids[k]).iter().any(|b| *b >= 0x80)
+            })
+            .unwrap_or(range.end - 1);
+        let start = times[range.start].0;
+        let end = times[last_core].1.max(start);
+        let probs: Vec<f32> = range
+            .clone()
+            .map(|k| d.probs.get(text[k].0).copied().unwrap_or(0.0))
+            .collect();
+        let confidence = probs.iter().sum::<f32>() / probs.len().max(1) as f32;
+        out.push(Word {
+            text: text_str,
+            start: start.clamp(0.0, duration),
+            end: end.clamp(0.0, duration),
+            confidence,
+            kind: WordKind::Word,
+        });
+    }
+    fix_durations(&mut out);
+    // Monotonic times.
+    let mut last = 0.0f64;
+    for w in &mut out {
+        w.start = w.start.max(last);
+        w.end = w.end.max(w.start);
+        last = w.start;
+    }
+    words::split_punctuation(out)
+}
+
+/// Caps implausibly long words at sentence edges, as openai-whisper does
+/// (a word after a sentence end, or the first, starts at most twice the
+/// median word duration, itself at most 0.7 s, before its end).
+fn fix_durations(words: &mut [Word]) {
+    let mut durations: Vec<f64> = words
+        .iter()
+        .map(|w| w.end - w.start)
+        .filter(|d| *d > 0.0)
+        .collect();
+    if durations.is_empty() {
+        return;
+    }
+    durations.sort_by(f64::total_cmp);
+    let median = durations[durations.len() / 2].min(0.7);
+    let max = 2.0 * median;
+    let ends_sentence = |w: &Word| w.text.ends_with(['.', '?', '!', '。', '？', '！']);
+    for i in 0..words.len() {
+        if words[i].end - words[i].start <= max {
+            continue;
+        }
+        if i == 0 || ends_sentence(&words[i - 1]) {
+            words[i].start = words[i].end - max;
+        } else if ends_sentence(&words[i]) {
+            words[i].end = words[i].start + max;
+        }
+    }
+}
+
+/// Per text token (start, end) from the timestamp tokens: each segment's
+/// span shared over its tokens in proportion to their length in bytes.
+fn segment_times(d: &Decoded, sp: &Specials, vocab: &Vocab, duration: f64) -> Vec<(f64, f64)> {
+    let mut out = Vec::new();
+    let mut seg: Vec<u32> = Vec::new();
+    let mut seg_start: Option<f64> = None;
+    let mut last_end = 0.0f64;
+    let close = |seg: &mut Vec<u32>, start: f64, end: f64, out: &mut Vec<(f64, f64)>| {
+        let end = end.max(start);
+        let weights: Vec<f64> = seg
+            .iter()
+            .map(|&t| vocab.bytes(t).len().max(1) as f64)
+            .collect();
+        let total: f64 = weights.iter().sum::<f64>().max(1.0);
+        let mut acc = 0.0;
+        for w in weights {
+            let a = start + (end - start) * acc / total;
+            acc += w;
+            out.push((a, start + (end - start) * acc / total));
+        }
+        seg.clear();
+    };
+    for &t in &d.tokens {
+        if sp.is_timestamp(t) {
+            let time = sp.time(t).min(duration);
+            if seg.is_empty() {
+                seg_start = Some(time);
+            } else {
+                let start = seg_start.take().unwrap_or(last_end);
+                close(&mut seg, start, time, &mut out);
+                last_end = time;
+            }
+        } else if sp.is_text(t) {
+            seg.push(t);
+        }
+    }
+    if !seg.is_empty() {
+        let start = seg_start.unwrap_or(last_end);
+        close(&mut seg, start, duration, &mut out);
+    }
+    out
+}
