@@ -777,6 +777,10 @@ Made by `scripts/fetch-model whisper-{name}`; do not edit (it is regenerated).
 - Encoder: `mel` f32 [N, {dims['n_mels']}, T] (T = 3000 for 30 s) -> `n_layer_cross_k`, `n_layer_cross_v` f32 [{dims['n_text_layer']}, N, T/2, {dims['n_text_state']}]. All metadata is on the encoder.
 - Decoder: `tokens` i64 [N, n], `in_n_layer_self_k_cache`, `in_n_layer_self_v_cache` f32 [{dims['n_text_layer']}, N, {dims['n_text_ctx']}, {dims['n_text_state']}], `n_layer_cross_k`, `n_layer_cross_v`, `offset` i64 [1] -> `logits` f32 [N, n, {dims['n_vocab']}], `out_n_layer_self_k_cache`, `out_n_layer_self_v_cache`, `cross_attn` f32 [N, {len(alignment_heads)}, n, T/2] (softmaxed cross-attention of the alignment heads `{';'.join(f'{l},{h}' for l, h in alignment_heads)}` (layer,head), in that order).
 - `{name}-tokens.txt`: `base64(token bytes) id`, one line per regular token (tiktoken ranks), no special tokens.
+- Encoder metadata: the keys of sherpa-onnx's `export-onnx.py` (`model_type` ... `no_timestamps`; language
+  lists in token-id order), then hark's: `n_alignment_heads`, `alignment_heads` (`l,h;l,h;...`),
+  `suppress_ids`, `suppress_ids_begin`, `lang_ids` (CTranslate2's config.json, comma-separated),
+  `hark_converter`, `hark_source`, `hark_source_sha256`, `hark_ct2_model_sha256`.
 
 ## Files
 | file | bytes | sha256 |
@@ -785,7 +789,7 @@ Made by `scripts/fetch-model whisper-{name}`; do not edit (it is regenerated).
 
 ## Measured
 {MEASURED_BEGIN}
-Not measured yet: run `scripts/check-whisper-conversion {name}` to compare this
+Not measured yet: run `scripts/check-whisper-conversion whisper-{name}` to compare this
 conversion with faster-whisper / CTranslate2 and sherpa-onnx and fill this section.
 {MEASURED_END}
 
