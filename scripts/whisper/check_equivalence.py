@@ -454,6 +454,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-card", action="store_true", help="do not write the model card's Measured section")
     ap.add_argument("--json", type=Path, help="also write the results as JSON here")
+    ap.add_argument("--speed-only", action="store_true", help="only time the encoder and a decoder step (no card)")
     ap.add_argument("--only", help="only the audio files whose name contains this (implies --no-card)")
     args = ap.parse_args()
 
@@ -464,6 +465,12 @@ def main():
     from faster_whisper import WhisperModel, decode_audio
 
     files, langs = audio_files(args.shared, args.name)
+    if args.speed_only:
+        from faster_whisper import decode_audio as _decode
+
+        speed = measure_speed(args.model_dir, args.name, log_mel_spectrogram(_decode(str(files[0]), sampling_rate=SAMPLE_RATE), mel_filters()))
+        print(json.dumps({k: round(v, 1) for k, v in speed.items()}))
+        return 0
     if args.only:
         files = [f for f in files if args.only in f.name]
         args.no_card = True
