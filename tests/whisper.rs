@@ -18,7 +18,13 @@ use common::*;
 /// A converted model directory under `models/`, or None (skipped) outside CI.
 fn model(name: &str) -> Option<PathBuf> {
     let dir = repo("models").join(name);
-    if dir.join(format!("{}-encoder.onnx", name.trim_start_matches("whisper-"))).is_file() {
+    if dir
+        .join(format!(
+            "{}-encoder.onnx",
+            name.trim_start_matches("whisper-")
+        ))
+        .is_file()
+    {
         return Some(dir);
     }
     if std::env::var("CI").is_ok_and(|v| v == "true") {
@@ -27,7 +33,10 @@ fn model(name: &str) -> Option<PathBuf> {
             dir.display()
         );
     }
-    eprintln!("SKIPPED: {} not present (scripts/fetch-model {name})", dir.display());
+    eprintln!(
+        "SKIPPED: {} not present (scripts/fetch-model {name})",
+        dir.display()
+    );
     None
 }
 
@@ -70,7 +79,11 @@ fn reference(tsv: &Path, file: &str) -> String {
     std::fs::read_to_string(tsv)
         .unwrap()
         .lines()
-        .find_map(|l| l.split_once('\t').filter(|(f, _)| *f == file).map(|(_, t)| t.to_string()))
+        .find_map(|l| {
+            l.split_once('\t')
+                .filter(|(f, _)| *f == file)
+                .map(|(_, t)| t.to_string())
+        })
         .unwrap_or_else(|| panic!("{file} not in {}", tsv.display()))
 }
 
@@ -81,12 +94,18 @@ fn check_times(v: &serde_json::Value) {
     let results = v["results"].as_array().unwrap();
     let mut last_start = 0.0;
     for r in results {
-        let (s, e) = (r["start_time"].as_f64().unwrap(), r["end_time"].as_f64().unwrap());
+        let (s, e) = (
+            r["start_time"].as_f64().unwrap(),
+            r["end_time"].as_f64().unwrap(),
+        );
         assert!(s <= e && e <= duration, "times out of range: {r}");
         assert!(s + 1e-9 >= last_start, "times not in order at {r}");
         last_start = s;
         if r["type"] == "punctuation" {
-            assert!(r["attaches_to"].is_string() && r["is_eos"].is_boolean(), "{r}");
+            assert!(
+                r["attaches_to"].is_string() && r["is_eos"].is_boolean(),
+                "{r}"
+            );
         }
     }
 }
@@ -99,11 +118,18 @@ fn jfk_is_transcribed_cased_and_punctuated_with_word_times() {
     let v = run_ok(&m, &jfk, &[]);
     check_times(&v);
     let words = words(&v);
-    let reference = normalise(&reference(&shared("audio/jfk/transcripts.tsv").unwrap(), "jfk.wav"));
+    let reference = normalise(&reference(
+        &shared("audio/jfk/transcripts.tsv").unwrap(),
+        "jfk.wav",
+    ));
     let hyp = normalise(&words.join(" "));
     let (errors, n) = word_errors(&reference, &hyp);
     assert!(errors * 10 <= n, "WER {errors}/{n}: {hyp:?}");
-    assert_eq!(words.first().map(String::as_str), Some("And"), "cased: {words:?}");
+    assert_eq!(
+        words.first().map(String::as_str),
+        Some("And"),
+        "cased: {words:?}"
+    );
     // The sentence ends with an end-of-sentence mark.
     let last = v["results"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["type"], "punctuation", "{last}");
@@ -114,7 +140,12 @@ fn jfk_is_transcribed_cased_and_punctuated_with_word_times() {
     let word_times: Vec<(f64, f64)> = results
         .iter()
         .filter(|r| r["type"] == "word")
-        .map(|r| (r["start_time"].as_f64().unwrap(), r["end_time"].as_f64().unwrap()))
+        .map(|r| {
+            (
+                r["start_time"].as_f64().unwrap(),
+                r["end_time"].as_f64().unwrap(),
+            )
+        })
         .collect();
     assert!(word_times[0].0 < 0.5, "{word_times:?}");
     let end = word_times.last().unwrap().1;
@@ -134,12 +165,18 @@ fn transcript_is_valid(v: &serde_json::Value) {
 
 #[test]
 fn librispeech_word_error_rate_is_that_of_whisper_tiny_en() {
-    let Some(m) = model("whisper-tiny.en") else { return };
-    let Some(tsv) = shared("audio/librispeech/transcripts.tsv") else { return };
+    let Some(m) = model("whisper-tiny.en") else {
+        return;
+    };
+    let Some(tsv) = shared("audio/librispeech/transcripts.tsv") else {
+        return;
+    };
     let (mut errors, mut total) = (0, 0);
     let mut eos = 0;
     for line in std::fs::read_to_string(&tsv).unwrap().lines() {
-        let Some((file, text)) = line.split_once('\t') else { continue };
+        let Some((file, text)) = line.split_once('\t') else {
+            continue;
+        };
         let input = shared(&format!("audio/librispeech/{file}")).unwrap();
         let v = run_ok(&m, &input, &[]);
         check_times(&v);
@@ -162,7 +199,9 @@ fn librispeech_word_error_rate_is_that_of_whisper_tiny_en() {
 
 #[test]
 fn the_bundled_english_sample_reads_as_written() {
-    let Some(m) = model("whisper-tiny.en") else { return };
+    let Some(m) = model("whisper-tiny.en") else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let out = transcribe(tmp.path(), &repo("samples/english.wav"))
         .arg("--model")
@@ -175,7 +214,10 @@ fn the_bundled_english_sample_reads_as_written() {
     let reference = std::fs::read_to_string(repo("samples/english.txt")).unwrap();
     let (e, n) = word_errors(&normalise(&reference), &normalise(&text));
     assert!(e * 10 <= n, "{e}/{n}: {text}");
-    assert!(text.contains("This is an offline speech recognition program."), "{text}");
+    assert!(
+        text.contains("This is an offline speech recognition program."),
+        "{text}"
+    );
 }
 
 /// 16 kHz mono 16-bit WAV bytes of `samples`.
@@ -215,7 +257,9 @@ fn noise(n: usize, seed: u64) -> Vec<f32> {
 
 #[test]
 fn silence_noise_and_tones_give_no_words() {
-    let Some(m) = model("whisper-tiny.en") else { return };
+    let Some(m) = model("whisper-tiny.en") else {
+        return;
+    };
     let n = 16_000 * 12;
     let white: Vec<f32> = noise(n, 1).iter().map(|x| 0.3 * x).collect();
     // Pink noise: Paul Kellet's filter over white noise.
@@ -237,25 +281,38 @@ fn silence_noise_and_tones_give_no_words() {
             let t = i as f32 / 16_000.0;
             let f = [220.0, 277.2, 329.6, 440.0][(t / 0.75) as usize % 4];
             0.2 * (0..4)
-                .map(|h| (2.0 * std::f32::consts::PI * f * (h + 1) as f32 * t).sin() / (h + 1) as f32)
+                .map(|h| {
+                    (2.0 * std::f32::consts::PI * f * (h + 1) as f32 * t).sin() / (h + 1) as f32
+                })
                 .sum::<f32>()
         })
         .collect();
     let silence = vec![0.0f32; n];
     let tmp = tempfile::tempdir().unwrap();
-    for (name, samples) in [("silence", silence), ("white", white), ("pink", pink), ("tones", tones)] {
+    for (name, samples) in [
+        ("silence", silence),
+        ("white", white),
+        ("pink", pink),
+        ("tones", tones),
+    ] {
         let path = tmp.path().join(format!("{name}.wav"));
         std::fs::write(&path, wav(&samples)).unwrap();
         let v = run_ok(&m, &path, &[]);
         let w = words(&v);
         assert!(w.is_empty(), "{name}: words {w:?}");
-        assert!(v["results"].as_array().unwrap().is_empty(), "{name}: {}", v["results"]);
+        assert!(
+            v["results"].as_array().unwrap().is_empty(),
+            "{name}: {}",
+            v["results"]
+        );
     }
 }
 
 #[test]
 fn the_transcript_does_not_depend_on_parallel() {
-    let Some(m) = model("whisper-tiny.en") else { return };
+    let Some(m) = model("whisper-tiny.en") else {
+        return;
+    };
     let Some(input) = shared("audio/longform/ljspeech_LJ001_0001-0032_concat.opus") else {
         return;
     };
@@ -268,8 +325,12 @@ fn the_transcript_does_not_depend_on_parallel() {
 
 #[test]
 fn an_english_only_model_refuses_other_languages_naming_its_own() {
-    let Some(m) = model("whisper-tiny.en") else { return };
-    let Some(jfk) = shared("audio/jfk/jfk.wav") else { return };
+    let Some(m) = model("whisper-tiny.en") else {
+        return;
+    };
+    let Some(jfk) = shared("audio/jfk/jfk.wav") else {
+        return;
+    };
     let out = run(&m, &jfk, &["--language", "es"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -279,30 +340,58 @@ fn an_english_only_model_refuses_other_languages_naming_its_own() {
 
 #[test]
 fn broken_whisper_directories_exit_5_naming_the_file() {
-    let Some(m) = model("whisper-tiny.en") else { return };
-    let Some(jfk) = shared("audio/jfk/jfk.wav") else { return };
+    let Some(m) = model("whisper-tiny.en") else {
+        return;
+    };
+    let Some(jfk) = shared("audio/jfk/jfk.wav") else {
+        return;
+    };
     let link = |from: &Path, to: &Path| std::os::unix::fs::symlink(from, to).unwrap();
     // A decoder that is not an ONNX model.
     let bad = tempfile::tempdir().unwrap();
-    link(&m.join("tiny.en-encoder.onnx"), &bad.path().join("tiny.en-encoder.onnx"));
-    link(&m.join("tiny.en-tokens.txt"), &bad.path().join("tiny.en-tokens.txt"));
+    link(
+        &m.join("tiny.en-encoder.onnx"),
+        &bad.path().join("tiny.en-encoder.onnx"),
+    );
+    link(
+        &m.join("tiny.en-tokens.txt"),
+        &bad.path().join("tiny.en-tokens.txt"),
+    );
     std::fs::write(bad.path().join("tiny.en-decoder.onnx"), b"not a model").unwrap();
     let out = run(bad.path(), &jfk, &[]);
     assert_eq!(out.status.code(), Some(5));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.lines().next().unwrap_or_default().contains("tiny.en-decoder.onnx"), "{err}");
+    assert!(
+        err.lines()
+            .next()
+            .unwrap_or_default()
+            .contains("tiny.en-decoder.onnx"),
+        "{err}"
+    );
     // No tokens file: not a complete Whisper directory.
     let partial = tempfile::tempdir().unwrap();
-    link(&m.join("tiny.en-encoder.onnx"), &partial.path().join("tiny.en-encoder.onnx"));
-    link(&m.join("tiny.en-decoder.onnx"), &partial.path().join("tiny.en-decoder.onnx"));
+    link(
+        &m.join("tiny.en-encoder.onnx"),
+        &partial.path().join("tiny.en-encoder.onnx"),
+    );
+    link(
+        &m.join("tiny.en-decoder.onnx"),
+        &partial.path().join("tiny.en-decoder.onnx"),
+    );
     let out = run(partial.path(), &jfk, &[]);
     assert_eq!(out.status.code(), Some(5));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("tokens.txt"), "{err}");
     // A tokens file from another model: the vocabulary size does not match.
     let wrong = tempfile::tempdir().unwrap();
-    link(&m.join("tiny.en-encoder.onnx"), &wrong.path().join("tiny.en-encoder.onnx"));
-    link(&m.join("tiny.en-decoder.onnx"), &wrong.path().join("tiny.en-decoder.onnx"));
+    link(
+        &m.join("tiny.en-encoder.onnx"),
+        &wrong.path().join("tiny.en-encoder.onnx"),
+    );
+    link(
+        &m.join("tiny.en-decoder.onnx"),
+        &wrong.path().join("tiny.en-decoder.onnx"),
+    );
     std::fs::write(wrong.path().join("tiny.en-tokens.txt"), "YQ== 0\nYg== 1\n").unwrap();
     let out = run(wrong.path(), &jfk, &[]);
     assert_eq!(out.status.code(), Some(5));
@@ -312,15 +401,24 @@ fn broken_whisper_directories_exit_5_naming_the_file() {
 
 #[test]
 fn multilingual_base_transcribes_english_and_the_language_asked_for() {
-    let Some(m) = model("whisper-base") else { return };
-    let Some(jfk) = shared("audio/jfk/jfk.wav") else { return };
+    let Some(m) = model("whisper-base") else {
+        return;
+    };
+    let Some(jfk) = shared("audio/jfk/jfk.wav") else {
+        return;
+    };
     let v = run_ok(&m, &jfk, &[]);
     let hyp = normalise(&words(&v).join(" "));
-    let reference = normalise(&reference(&shared("audio/jfk/transcripts.tsv").unwrap(), "jfk.wav"));
+    let reference = normalise(&reference(
+        &shared("audio/jfk/transcripts.tsv").unwrap(),
+        "jfk.wav",
+    ));
     let (e, n) = word_errors(&reference, &hyp);
     assert!(e * 10 <= n, "{e}/{n}: {hyp:?}");
     // Spanish, told to the model.
-    let Some(es) = shared("audio/mfa/13697_11991_000000.opus") else { return };
+    let Some(es) = shared("audio/mfa/13697_11991_000000.opus") else {
+        return;
+    };
     let tsv = shared("audio/mfa/transcripts.tsv").unwrap();
     let reference = normalise(&reference_from(&tsv, "13697_11991_000000.opus"));
     let v = run_ok(&m, &es, &["--language", "es"]);

@@ -17,13 +17,13 @@ use std::io::Write;
 use super::super::ModelError;
 use super::tokenizer::{Specials, Vocab};
 
-/// One decoder call's results for the tokens fed to it.
+/// One decoder call's results at the last token fed to it.
 #[derive(Debug, Default)]
 pub struct Step {
-    /// Logits, `[n_fed, vocab]`, row-major.
+    /// Logits for the next token, `[vocab]`.
     pub logits: Vec<f32>,
-    /// Cross-attention of the alignment heads, `[n_fed, heads, frames]`,
-    /// when the model provides it.
+    /// Cross-attention of the alignment heads at that position,
+    /// `[heads, frames]`, when the model provides it.
     pub attention: Option<Vec<f32>>,
 }
 
@@ -293,34 +293,27 @@ impl Task<'_> {
         let sp = self.specials;
         let vocab = inf.vocab();
         inf.reset()?;
-        let first = inf.step(prompt)?;
-        if first.logits.len() != prompt.len() * vocab || vocab <= sp.timestamp_begin as usize {
+        // The prompt up to `<|startoftranscript|>` first: its logits give the
+        // no-speech probability (and, for language detection, the language).
+        let (head, tail) = prompt.split_at((sot_index + 1).min(prompt.len()));
+        let first = inf.step(head)?;
+        if first.logits.len() != vocab || vocab <= sp.timestamp_begin as usize {
             return Err(ModelError::Inference(format!(
-                "decoder gave {} logits for {} tokens of a {vocab}-token vocabulary",
-                first.logits.len(),
-                prompt.len()
+                "decoder gave {} logits for a {vocab}-token vocabulary",
+                first.logits.len()
             )));
         }
         let no_speech_prob = {
-            let row = &first.logits[sot_index * vocab..(sot_index + 1) * vocab];
-            let lp = log_softmax(row);
+            let lp = log_softmax(&first.logits);
             f64::from(lp.get(sp.no_speech as usize).map_or(0.0, |l| l.exp()))
         };
-        let heads_frames = first
-            .attention
-            .as_ref()
-            .map(|a| a.len() / prompt.len().max(1));
-        let last_row = |step: &Step, n: usize| -> Option<Vec<f32>> {
-            let hf = heads_frames?;
-            step.attention
-                .as_ref()
-                .map(|a| a[(n - 1) * hf..n * hf].to_vec())
+        let first = if tail.is_empty() {
+            first
+        } else {
+            inf.step(tail)?
         };
-        let mut logits = first.logits[(prompt.len() - 1) * vocab..].to_vec();
-        let mut attention: Option<Vec<Vec<f32>>> = heads_frames.map(|_| Vec::new());
-        if let (Some(att), Some(row)) = (attention.as_mut(), last_row(&first, prompt.len())) {
-            att.push(row);
-        }
+        let mut logits = first.logits;
+        let mut attention: Option<Vec<Vec<f32>>> = first.attention.map(|row| vec![row]);
         let max_initial = (self.options.max_initial_timestamp / 0.02).round() as u32;
         let cap = self
             .options
@@ -365,8 +358,9 @@ impl Task<'_> {
                     step.logits.len()
                 )));
             }
-            if let (Some(att), Some(row)) = (attention.as_mut(), last_row(&step, 1)) {
-                att.push(row);
+            match (attention.as_mut(), step.attention) {
+                (Some(att), Some(row)) => att.push(row),
+                _ => attention = None,
             }
             logits = step.logits;
         }
@@ -554,15 +548,15 @@ mod tests {
             Ok(())
         }
         fn step(&mut self, tokens: &[u32]) -> Result<Step, ModelError> {
-            let mut logits = vec![0.0f32; tokens.len() * V];
-            let row = tokens.len() - 1;
+            let mut logits = vec![0.0f32; V];
             logits[16] = self.no_speech_logit;
             let c = self.choices.get(self.at).copied().unwrap_or(10);
-            logits[row * V + c] = 20.0;
+            logits[c] = 20.0;
             self.at += 1;
+            assert!(!tokens.is_empty());
             Ok(Step {
                 logits,
-                attention: Some(vec![0.5; tokens.len() * 2 * 4]),
+                attention: Some(vec![0.5; 2 * 4]),
             })
         }
         fn vocab(&self) -> usize {
@@ -634,7 +628,8 @@ mod tests {
                 Ok(())
             }
             fn step(&mut self, tokens: &[u32]) -> Result<Step, ModelError> {
-                let mut logits = vec![0.0f32; tokens.len() * V];
+                assert!(!tokens.is_empty());
+                let mut logits = vec![0.0f32; V];
                 logits[16] = 30.0;
                 Ok(Step {
                     logits,

@@ -53,7 +53,10 @@ pub struct Files {
 }
 
 /// Finds a Whisper model's files in `dir`; `None` if it is not one.
-/// Prefers the float32 files; `HARK_WHISPER_INT8=1` prefers int8.
+///
+/// Prefers float32 files (`HARK_WHISPER_INT8=1`: int8) and, for the
+/// decoder, hark's own layout (`<name>-decoder.hark.onnx`) over
+/// sherpa-onnx's (`HARK_WHISPER_DECODER=sherpa` forces sherpa-onnx's).
 pub fn find(dir: &Path) -> Option<Files> {
     let names: Vec<String> = std::fs::read_dir(dir)
         .ok()?
@@ -61,34 +64,47 @@ pub fn find(dir: &Path) -> Option<Files> {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     let int8_first = std::env::var("HARK_WHISPER_INT8").is_ok_and(|v| v == "1");
-    // (stem, file) for `<stem>-<part>.onnx` / `<stem>-<part>.int8.onnx`,
-    // preferred variant first, then by name.
-    let pick = |part: &str, stem: Option<&str>| -> Option<(String, String)> {
-        let mut found: Vec<(bool, String, String)> = Vec::new();
-        for n in &names {
-            for (suffix, int8) in [
-                (format!("-{part}.onnx"), false),
-                (format!("-{part}.int8.onnx"), true),
-            ] {
-                if let Some(s) = n.strip_suffix(&suffix) {
-                    if stem.is_none_or(|want| want == s)
-                        && names.contains(&format!("{s}-tokens.txt"))
-                    {
-                        found.push((int8 != int8_first, s.to_string(), n.clone()));
-                    }
-                }
-            }
-        }
-        found.sort();
-        found.into_iter().next().map(|(_, s, n)| (s, n))
+    let sherpa_only = std::env::var("HARK_WHISPER_DECODER").is_ok_and(|v| v == "sherpa");
+    let precisions: [&str; 2] = if int8_first {
+        [".int8", ""]
+    } else {
+        ["", ".int8"]
     };
-    let (stem, encoder) = pick("encoder", None)?;
-    let (_, decoder) = pick("decoder", Some(&stem))?;
-    Some(Files {
-        encoder: dir.join(encoder),
-        decoder: dir.join(decoder),
-        tokens: dir.join(format!("{stem}-tokens.txt")),
-    })
+    let has = |n: &str| names.iter().any(|x| x == n);
+    // Stems with an encoder and a tokens file, in name order.
+    let mut stems: Vec<&str> = names
+        .iter()
+        .filter_map(|n| {
+            n.strip_suffix("-encoder.onnx")
+                .or_else(|| n.strip_suffix("-encoder.int8.onnx"))
+        })
+        .filter(|s| has(&format!("{s}-tokens.txt")))
+        .collect();
+    stems.sort_unstable();
+    stems.dedup();
+    for stem in stems {
+        let encoder = precisions
+            .iter()
+            .map(|p| format!("{stem}-encoder{p}.onnx"))
+            .find(|n| has(n));
+        let layouts: &[&str] = if sherpa_only { &[""] } else { &[".hark", ""] };
+        let decoder = precisions
+            .iter()
+            .flat_map(|p| {
+                layouts
+                    .iter()
+                    .map(move |l| format!("{stem}-decoder{l}{p}.onnx"))
+            })
+            .find(|n| has(n));
+        if let (Some(encoder), Some(decoder)) = (encoder, decoder) {
+            return Some(Files {
+                encoder: dir.join(encoder),
+                decoder: dir.join(decoder),
+                tokens: dir.join(format!("{stem}-tokens.txt")),
+            });
+        }
+    }
+    None
 }
 
 /// What the encoder's metadata says about the model.
@@ -256,6 +272,14 @@ const DECODER_OUTPUTS: [&str; 3] = [
     "out_n_layer_self_k_cache",
     "out_n_layer_self_v_cache",
 ];
+const HARK_INPUTS: [&str; 5] = [
+    "tokens",
+    "past_self_k",
+    "past_self_v",
+    "n_layer_cross_k",
+    "n_layer_cross_v",
+];
+const HARK_OUTPUTS: [&str; 3] = ["logits", "present_self_k", "present_self_v"];
 
 /// A loaded Whisper model.
 pub struct Whisper {
@@ -264,6 +288,7 @@ pub struct Whisper {
     meta: Arc<Meta>,
     vocab: Arc<Vocab>,
     n_mels: usize,
+    layout: Layout,
     /// Sessions opened to validate the files, reused by the first worker.
     probe: Mutex<Option<(Session, Session)>>,
 }
@@ -294,13 +319,26 @@ impl Whisper {
             &["n_layer_cross_k", "n_layer_cross_v"],
         )?;
         let dec_origin = files.decoder.display().to_string();
-        check_io(
-            &decoder,
-            &dec_origin,
-            "the decoder",
-            &DECODER_INPUTS,
-            &DECODER_OUTPUTS,
-        )?;
+        let layout = if decoder.inputs().iter().any(|i| i.name() == "past_self_k") {
+            check_io(
+                &decoder,
+                &dec_origin,
+                "the decoder",
+                &HARK_INPUTS,
+                &HARK_OUTPUTS,
+            )?;
+            Layout::Hark
+        } else {
+            check_io(
+                &decoder,
+                &dec_origin,
+                "the decoder",
+                &DECODER_INPUTS,
+                &DECODER_OUTPUTS,
+            )?;
+            Layout::Sherpa
+        };
+        tracing::debug!(?layout, decoder = %dec_origin, "whisper decoder");
         let has_attention = decoder.outputs().iter().any(|o| o.name() == "cross_attn");
         if vocab.len() != meta.specials.eot as usize {
             return Err(ModelError::Invalid(format!(
@@ -339,6 +377,7 @@ impl Whisper {
                 },
             },
             n_mels: meta.n_mels,
+            layout,
             meta: Arc::new(meta),
             vocab: Arc::new(vocab),
             files,
@@ -410,6 +449,7 @@ impl Family for Whisper {
             meta: Arc::clone(&self.meta),
             vocab: Arc::clone(&self.vocab),
             mel: mel::WhisperMel::new(self.n_mels),
+            layout: self.layout,
             prompt,
             options,
         }))
@@ -422,6 +462,7 @@ struct WhisperRecognizer {
     meta: Arc<Meta>,
     vocab: Arc<Vocab>,
     mel: mel::WhisperMel,
+    layout: Layout,
     prompt: Vec<u32>,
     options: Options,
 }
@@ -430,10 +471,24 @@ fn inference(e: impl std::fmt::Display) -> ModelError {
     ModelError::Inference(e.to_string())
 }
 
-/// The decoder over one encoded window: the sherpa-onnx decoder interface.
+/// The two decoder interfaces hark runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// sherpa-onnx's: fixed `[layers, 1, n_text_ctx, width]` self-attention
+    /// caches passed in and out whole every step, plus an `offset`; logits
+    /// for every token fed.
+    Sherpa,
+    /// hark's (`<name>-decoder.hark.onnx`): caches that grow with the
+    /// sequence (`past_self_k` → `present_self_k`), logits for the last
+    /// token only.
+    Hark,
+}
+
+/// The decoder over one encoded window.
 struct OnnxDecoder<'a> {
     session: &'a mut Session,
     meta: &'a Meta,
+    layout: Layout,
     cross_k: DynValue,
     cross_v: DynValue,
     self_k: Option<DynValue>,
@@ -442,9 +497,14 @@ struct OnnxDecoder<'a> {
 }
 
 impl OnnxDecoder<'_> {
-    fn zeros(&self) -> Result<DynValue, ModelError> {
+    /// Empty caches: zeros of the full context (sherpa-onnx), or of length 0.
+    fn empty_cache(&self) -> Result<DynValue, ModelError> {
         let m = self.meta;
-        let shape = [m.n_text_layer, 1, m.n_text_ctx, m.n_text_state];
+        let slots = match self.layout {
+            Layout::Sherpa => m.n_text_ctx,
+            Layout::Hark => 0,
+        };
+        let shape = [m.n_text_layer, 1, slots, m.n_text_state];
         let len = shape.iter().product::<usize>();
         Tensor::from_array((shape.map(|d| d as i64), vec![0.0f32; len]))
             .map(Tensor::into_dyn)
@@ -455,14 +515,14 @@ impl OnnxDecoder<'_> {
 impl Inference for OnnxDecoder<'_> {
     fn reset(&mut self) -> Result<(), ModelError> {
         self.offset = 0;
-        self.self_k = Some(self.zeros()?);
-        self.self_v = Some(self.zeros()?);
+        self.self_k = Some(self.empty_cache()?);
+        self.self_v = Some(self.empty_cache()?);
         Ok(())
     }
 
     fn step(&mut self, tokens: &[u32]) -> Result<Step, ModelError> {
         let n = tokens.len();
-        if self.offset + n > self.meta.n_text_ctx {
+        if n == 0 || self.offset + n > self.meta.n_text_ctx {
             return Err(ModelError::Inference(format!(
                 "decoder context of {} tokens exceeded",
                 self.meta.n_text_ctx
@@ -471,24 +531,31 @@ impl Inference for OnnxDecoder<'_> {
         let (Some(k), Some(v)) = (self.self_k.take(), self.self_v.take()) else {
             return Err(ModelError::Inference("decoder caches missing".into()));
         };
-        let ids = Tensor::from_array((
-            [1i64, n as i64],
-            tokens.iter().map(|&t| i64::from(t)).collect::<Vec<i64>>(),
-        ))
-        .map_err(inference)?;
-        let offset = Tensor::from_array(([1i64], vec![self.offset as i64])).map_err(inference)?;
+        let ids: Vec<i64> = tokens.iter().map(|&t| i64::from(t)).collect();
+        let ids = Tensor::from_array(([1i64, n as i64], ids)).map_err(inference)?;
         let started = std::time::Instant::now();
-        let mut out = self
-            .session
-            .run(ort::inputs![
+        let mut out = match self.layout {
+            Layout::Sherpa => {
+                let offset =
+                    Tensor::from_array(([1i64], vec![self.offset as i64])).map_err(inference)?;
+                self.session.run(ort::inputs![
+                    "tokens" => ids,
+                    "in_n_layer_self_k_cache" => k,
+                    "in_n_layer_self_v_cache" => v,
+                    "n_layer_cross_k" => &self.cross_k,
+                    "n_layer_cross_v" => &self.cross_v,
+                    "offset" => offset,
+                ])
+            }
+            Layout::Hark => self.session.run(ort::inputs![
                 "tokens" => ids,
-                "in_n_layer_self_k_cache" => k,
-                "in_n_layer_self_v_cache" => v,
+                "past_self_k" => k,
+                "past_self_v" => v,
                 "n_layer_cross_k" => &self.cross_k,
                 "n_layer_cross_v" => &self.cross_v,
-                "offset" => offset,
-            ])
-            .map_err(inference)?;
+            ]),
+        }
+        .map_err(inference)?;
         Stage::Decoder.add(started.elapsed().as_nanos() as u64);
         let vocab = self.meta.n_vocab;
         let logits = {
@@ -496,33 +563,38 @@ impl Inference for OnnxDecoder<'_> {
                 .try_extract_tensor::<f32>()
                 .map_err(inference)?;
             let dims: Vec<i64> = shape.iter().copied().collect();
-            if dims != [1, n as i64, vocab as i64] {
-                return Err(ModelError::Inference(format!(
-                    "decoder logits have shape {dims:?}, want [1, {n}, {vocab}]"
-                )));
-            }
-            data.to_vec()
-        };
-        let attention = match out.get("cross_attn") {
-            Some(a) if self.meta.alignment_heads > 0 => {
-                let (_, data) = a.try_extract_tensor::<f32>().map_err(inference)?;
-                // [1, heads, n, frames] → [n, heads, frames]
-                let heads = self.meta.alignment_heads;
-                let frames = data.len() / (heads * n).max(1);
-                let mut rows = vec![0.0f32; data.len()];
-                for h in 0..heads {
-                    for t in 0..n {
-                        let src = &data[(h * n + t) * frames..(h * n + t + 1) * frames];
-                        rows[(t * heads + h) * frames..(t * heads + h + 1) * frames]
-                            .copy_from_slice(src);
-                    }
+            let rows = match self.layout {
+                Layout::Sherpa if dims == [1, n as i64, vocab as i64] => n,
+                Layout::Hark if dims == [1, vocab as i64] => 1,
+                _ => {
+                    return Err(ModelError::Inference(format!(
+                        "decoder logits have shape {dims:?} for {n} tokens of a {vocab}-token vocabulary"
+                    )))
                 }
-                Some(rows)
+            };
+            data[(rows - 1) * vocab..rows * vocab].to_vec()
+        };
+        let heads = self.meta.alignment_heads;
+        let attention = match out.get("cross_attn") {
+            Some(a) if heads > 0 => {
+                // [1, heads, n, frames]: keep the last position's rows.
+                let (_, data) = a.try_extract_tensor::<f32>().map_err(inference)?;
+                let frames = data.len() / (heads * n);
+                let mut row = Vec::with_capacity(heads * frames);
+                for h in 0..heads {
+                    let at = (h * n + n - 1) * frames;
+                    row.extend_from_slice(&data[at..at + frames]);
+                }
+                Some(row)
             }
             _ => None,
         };
-        self.self_k = out.remove("out_n_layer_self_k_cache");
-        self.self_v = out.remove("out_n_layer_self_v_cache");
+        let (k_name, v_name) = match self.layout {
+            Layout::Sherpa => ("out_n_layer_self_k_cache", "out_n_layer_self_v_cache"),
+            Layout::Hark => ("present_self_k", "present_self_v"),
+        };
+        self.self_k = out.remove(k_name);
+        self.self_v = out.remove(v_name);
         self.offset += n;
         Ok(Step { logits, attention })
     }
@@ -577,6 +649,7 @@ impl Recognizer for WhisperRecognizer {
         let mut dec = OnnxDecoder {
             session: &mut self.decoder,
             meta: &meta,
+            layout: self.layout,
             cross_k,
             cross_v,
             self_k: None,
