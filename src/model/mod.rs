@@ -15,6 +15,7 @@ pub mod nemo_ctc;
 pub mod runtime;
 pub mod silero_vad;
 pub mod tokens;
+pub mod whisper;
 
 use std::path::Path;
 
