@@ -24,38 +24,46 @@
 //!   "zero-pad the audio instead of spectrogram") computes the log-mel of the
 //!   audio followed by 480,000 zeros, the maximum taken over all of it, and
 //!   uses its first `content_frames = n / 160` frames. Every frame that
-//!   touches the audio (frames `n/160` and `n/160 + 1` overlap its last
+//!   touches the audio (frames `n/160` to `n/160 + 2` overlap its last
 //!   samples too) lies within the first 3000 when `n ≤ 479,800`, so the
 //!   maximum is the one this module takes over its 3000 frames.
-//! * What fills the frames after those differs between versions: until
-//!   v20240930 `transcribe()` sliced 3000 frames of that mel, i.e. the
-//!   log-mel of the padding, as here (and as openai-whisper's README and
-//!   `detect_language` still do); since v20240927 (commit ba3f3cd, PR #1838)
-//!   it slices `content_frames` frames and pads the *mel* with `0.0`.
-//! * faster-whisper 0.2–1.0 padded the audio with 30 s of zeros and sliced
-//!   like openai-whisper; since 1.1 (PR #1106) it pads the audio with only
-//!   160 zeros, so its maximum misses the last one or two frames that
-//!   overlap the audio's tail, and it pads the mel with `0.0`.
+//! * What fills the frames after those differs between versions: from
+//!   v20230307 to v20231117 `transcribe()` sliced 3000 frames of that mel,
+//!   i.e. the log-mel of the padding, as here (and as openai-whisper's README
+//!   and `transcribe()`'s language detection still do); since v20240927
+//!   (commit ba3f3cd, PR #1838) it slices `content_frames` frames and pads
+//!   the *mel* with `0.0`.
+//! * faster-whisper 0.2.0 to 1.0.3 padded the audio with 30 s of zeros and
+//!   sliced like openai-whisper; since 1.1.0 (PR #1106) it pads the audio with
+//!   only 160 zeros, so its maximum misses frames `n/160 + 1` (and `+ 2`),
+//!   which overlap the audio's tail (a click in the last 30 samples made faster-whisper
+//!   1.2.1's maximum 0.95 where openai-whisper's is 1.31), and it pads the
+//!   mel with `0.0`.
 //!
 //! [`WhisperMel::zero_padding`] turns this module's output into the
 //! `0.0`-padded window of today's openai-whisper and faster-whisper.
 //!
 //! A chunk longer than 30 s is trimmed first, so its maximum comes from the
-//! first 30 s only (`transcribe()` takes it over the whole file). For
-//! `479,800 < n` the last frame also differs slightly: it reflects the
-//! window's own last samples where `transcribe()` sees the next ones.
+//! first 30 s only (`transcribe()` takes it over the whole file). Past
+//! 479,800 samples `transcribe()`'s frames 3000 and 3001 overlap the audio
+//! and count towards its maximum but not this one, and past 479,959 the last
+//! frame here reflects the window's own last samples where `transcribe()`
+//! sees zeros or the audio that follows.
 //!
 //! # Cost
 //!
 //! Window, filters, FFT plan and scratch are built once in
 //! [`WhisperMel::new`]; a window allocates only its output
 //! ([`WhisperMel::compute_into`] not even that). Frames that lie wholly in the
-//! zero padding are not transformed. Measured (release build, one core of a
-//! shared 2-core VM): a full 30 s window takes about 5 ms with 80 mel bins
-//! and 6 ms with 128; a 2.3 s chunk about 0.5 ms.
+//! zero padding are not transformed. Measured (release build, best of 300
+//! on a shared 2-core VM at load ~12, so the medians were 4-5x higher): a full
+//! 30 s window takes 4.5 ms with 80 mel bins and 6.9 ms with 128; a 2.3 s
+//! chunk 0.4 ms and 0.5 ms.
 //!
 //! Checked against an independent numpy implementation
-//! (`scripts/make-whisper-mel-golden`, `tests/whisper_mel_golden.rs`).
+//! (`scripts/make-whisper-mel-golden`, `tests/whisper_mel_golden.rs`: max
+//! abs difference 1.1e-5), which was itself checked once against
+//! openai-whisper 20250625 (3.8e-5; see the script's header).
 //!
 //! Imports nothing from the rest of hark.
 
