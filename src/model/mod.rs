@@ -16,10 +16,7 @@ pub mod runtime;
 pub mod silero_vad;
 pub mod tokens;
 pub mod whisper;
-<<<<<<< HEAD
 pub mod words;
-=======
->>>>>>> mel
 
 use std::path::Path;
 
