@@ -178,7 +178,7 @@ pub fn render_vtt(t: &Transcript) -> String {
 mod tests {
     use super::*;
 
-    use crate::transcript::{language_pack, Job};
+    use crate::transcript::{language_pack, ItemKind, Job};
 
     fn item(kind: ItemKind, content: &str, start: f64, end: f64, channel: Option<&str>) -> Item {
         Item {

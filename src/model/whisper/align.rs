@@ -177,13 +177,13 @@ mod tests {
 
     #[test]
     fn attention_peaks_give_token_times() {
-        // Two heads, 4 rows, 100 frames; row i attends around frame 20i+5.
+        // Two heads, 4 rows, 100 frames of audio; row i attends to frames 20i..20i+20.
         let (heads, total) = (2, 120);
         let rows: Vec<Vec<f32>> = (0..4)
             .map(|i| {
                 let mut r = vec![0.001f32; heads * total];
                 for h in 0..heads {
-                    for f in 0..10 {
+                    for f in 0..20 {
                         r[h * total + 20 * i + f] = 1.0;
                     }
                 }
