@@ -640,7 +640,7 @@ def main():
         cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    summary = f"""Measured {datetime.date.today().isoformat()} by `scripts/check-whisper-conversion {args.name}`
+    summary = f"""Measured {datetime.date.today().isoformat()} by `scripts/check-whisper-conversion{' --openai' if oa else ''} whisper-{args.name}`
 ({platform.machine()}, {os.cpu_count()} CPUs, {cpu}; onnxruntime {ort.__version__}, faster-whisper
 {faster_whisper.__version__}, ctranslate2 {ctranslate2.__version__}, sherpa-onnx {getattr(sherpa_onnx, '__version__', '?')}).
 
