@@ -27,5 +27,6 @@ pub mod options;
 pub mod output;
 pub mod pipeline;
 pub mod profile;
+pub mod progress;
 pub mod signals;
 pub mod transcript;
