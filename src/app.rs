@@ -2,11 +2,11 @@
 //!
 //! Order matters and is part of the contract: options are validated and the
 //! `--all-formats` directory checked (so an unwritable one fails before any
-//! work), then the job config is read (it may set the language), then the license is checked
-//! before any audio is read or the model loaded, then the input is opened and
-//! probed (so bad input fails fast), then the model is loaded and the pipeline
-//! runs; transcript filters apply before output; stdout is written only on
-//! success.
+//! work), then the job config is read (it may set the language), then the
+//! license is checked before any audio is read or the model loaded, then the
+//! input is opened and probed (so bad input fails fast), then the model is
+//! loaded and the pipeline runs, reporting progress; transcript filters apply
+//! before output; stdout is written only on success.
 //!
 //! May import every stage; nothing imports it but `main`.
 

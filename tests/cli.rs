@@ -576,3 +576,45 @@ fn verbosity_flags_do_what_help_and_readme_say() {
         "ONNX Runtime's own, at -vvv"
     );
 }
+
+/// Spooling stdin into a full `$TMPDIR` said `cannot read input: No space
+/// left on device`. Needs a private mount namespace (root, or a user that
+/// may unshare); skipped elsewhere (src/input.rs tests the message with
+/// /dev/full).
+#[test]
+fn a_full_tmpdir_is_named_with_the_tmpfs_fix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tiny = tmp.path().join("tiny");
+    std::fs::create_dir(&tiny).unwrap();
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "sh", "-c"])
+        .arg(r#"mount -t tmpfs -o size=64k tmpfs "$TMPDIR" || exit 99; exec "$0" "$@""#)
+        .arg(env!("CARGO_BIN_EXE_hark"))
+        .arg("--license")
+        .arg(valid_license())
+        .env_remove("LICENSE_TOKEN")
+        .env_remove("SM_LOG_DIR")
+        .env("TMPDIR", &tiny)
+        .env("ORT_DYLIB_PATH", repo(".ort/libonnxruntime.so"))
+        .stdin(std::fs::File::open(repo("samples/digits.wav")).unwrap())
+        .output();
+    let Ok(out) = out else {
+        eprintln!("SKIPPED: no unshare");
+        return;
+    };
+    let err = String::from_utf8_lossy(&out.stderr);
+    if out.status.code() == Some(99) || err.starts_with("unshare") {
+        eprintln!("SKIPPED: cannot mount a tmpfs here: {err}");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    let first = first_line(&out.stderr);
+    assert!(
+        first.starts_with(&format!(
+            "hark: error: stdin: cannot copy the input to a temporary file in {} ($TMPDIR): No space left on device",
+            tiny.display()
+        )),
+        "{first}"
+    );
+    assert!(first.contains("--tmpfs /tmp:size="), "{first}");
+}
