@@ -83,7 +83,7 @@ pub struct Cli {
     #[arg(long, value_enum, default_value = "json-v2", value_name = "FORMAT")]
     pub output_format: OutputFormat,
 
-    /// Also write transcript.{json,txt,srt,vtt} into DIR.
+    /// Also write transcript.{json,txt,srt,vtt} into DIR (it must exist and be writable: checked first).
     #[arg(long, alias = "allformats", value_name = "DIR")]
     pub all_formats: Option<PathBuf>,
 
