@@ -1,11 +1,12 @@
 //! The application: runs a subcommand, or a transcription from start to end.
 //!
-//! Order matters and is part of the contract: options are validated, then the
-//! job config is read (it may set the language), then the license is checked
-//! before any audio is read or the model loaded, then the input is opened and
-//! probed (so bad input fails fast), then the model is loaded and the pipeline
-//! runs; transcript filters apply before output; stdout is written only on
-//! success.
+//! Order matters and is part of the contract: options are validated and the
+//! `--all-formats` directory checked (so an unwritable one fails before any
+//! work), then the job config is read (it may set the language), then the
+//! license is checked before any audio is read or the model loaded, then the
+//! input is opened and probed (so bad input fails fast), then the model is
+//! loaded and the pipeline runs, reporting progress; transcript filters apply
+//! before output; stdout is written only on success.
 //!
 //! May import every stage; nothing imports it but `main`.
 
@@ -23,12 +24,12 @@ use crate::options::{Options, DEFAULT_INPUT, DEFAULT_JOB_CONFIG, DEFAULT_LICENSE
 use crate::pipeline::{self, Plan};
 use crate::profile::Stage;
 use crate::transcript::{self, Transcript};
-use crate::{input, output};
+use crate::{input, output, progress};
 
+/// `LICENSE_TOKEN` as set, blank included: `license::locate` says when it
+/// is set but empty.
 fn license_token() -> Option<String> {
-    std::env::var("LICENSE_TOKEN")
-        .ok()
-        .filter(|t| !t.trim().is_empty())
+    std::env::var(license::LICENSE_TOKEN_ENV).ok()
 }
 
 /// Runs hark with parsed arguments.
@@ -50,7 +51,12 @@ fn load_model(opts: &Options) -> Result<Box<dyn Family>, Error> {
 
 fn transcribe(opts: &Options) -> Result<(), Error> {
     let started = std::time::Instant::now();
-    // 0. Job config: it may set the language the license must cover.
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), job = %opts.job_id, "hark starting");
+    // 0. Where the output goes, checked before any work; then the job
+    // config: it may set the language the license must cover.
+    if let Some(dir) = &opts.all_formats {
+        output::check_dir(dir)?;
+    }
     let job = job_config::load_effective(
         opts.job_config.as_deref(),
         Path::new(DEFAULT_JOB_CONFIG),
@@ -87,10 +93,6 @@ fn transcribe(opts: &Options) -> Result<(), Error> {
     let data_name = input.name.clone();
     let audio = pipeline::open_audio(input)?;
     let info = audio.info().clone();
-    tracing::info!(
-        input = %data_name, codec = %info.codec, container = %info.container,
-        rate = info.sample_rate, channels = info.channels, "input opened"
-    );
 
     // 3. Model.
     let family = load_model(opts)?;
@@ -127,7 +129,12 @@ fn transcribe(opts: &Options) -> Result<(), Error> {
         cores = opts.cores,
         "recognizing"
     );
-    let rec = pipeline::recognize(audio, family.as_ref(), &plan)?;
+    let streams = if plan.per_channel { info.channels } else { 1 };
+    let bar = !opts.quiet && std::io::stderr().is_terminal();
+    progress::start(info.duration, streams, bar);
+    let rec = pipeline::recognize(audio, family.as_ref(), &plan);
+    progress::finish();
+    let rec = rec?;
 
     // 5. Transcript and output.
     Stage::Output.time(|| {

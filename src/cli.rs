@@ -28,9 +28,11 @@ pub enum OutputFormat {
 
 fn after_help() -> String {
     format!(
-        "INPUT: --input PATH, else /input.audio if it exists, else standard input.\n\
+        "INPUT: --input PATH (or INPUT; - is stdin), else /input.audio if it exists, else stdin.\n\
          LICENSE: LICENSE_TOKEN (wins), else --license PATH, else /license.json.\n\
-         LOGS: stderr; also $SM_LOG_DIR/$SM_JOB_ID/hark.log when both are set.\n\n{}",
+         LOGS: stderr (warnings; -q errors, -v info, -vv debug, -vvv trace; RUST_LOG overrides);\n\
+         \x20     also $SM_LOG_DIR/$SM_JOB_ID/hark.log (info or more) when both are set.\n\
+         PROGRESS: a bar on stderr when it is a terminal (not with -q).\n\n{}",
         crate::exit::table()
     )
 }
@@ -43,9 +45,13 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    /// Audio file to transcribe (default: /input.audio, else stdin).
+    /// Audio file to transcribe; - is stdin (default: /input.audio, else stdin).
     #[arg(short, long, value_name = "PATH")]
     pub input: Option<PathBuf>,
+
+    /// Audio file to transcribe, as --input (give one or the other).
+    #[arg(value_name = "INPUT")]
+    pub input_file: Option<PathBuf>,
 
     /// Model directory (sherpa-onnx NeMo CTC layout). Default: the built-in digits model.
     #[arg(long, value_name = "DIR", env = "HARK_MODEL")]
@@ -77,15 +83,15 @@ pub struct Cli {
     #[arg(long, value_enum, default_value = "json-v2", value_name = "FORMAT")]
     pub output_format: OutputFormat,
 
-    /// Also write transcript.{json,txt,srt,vtt} into DIR.
+    /// Also write transcript.{json,txt,srt,vtt} into DIR (it must exist and be writable: checked first).
     #[arg(long, alias = "allformats", value_name = "DIR")]
     pub all_formats: Option<PathBuf>,
 
-    /// More logging (-v debug, -vv trace). RUST_LOG overrides.
+    /// More logging on stderr: -v info, -vv debug, -vvv trace (with ONNX Runtime's). RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
-    /// Only log errors.
+    /// Only log errors on stderr; no progress bar.
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
 

@@ -33,7 +33,7 @@ pub enum Error {
     /// The model is missing or invalid, or inference failed (exit 5).
     #[error("{0}")]
     Model(#[from] ModelError),
-    /// Writing the transcript failed (exit 1).
+    /// Writing the transcript failed (exit 6).
     #[error("output: {0}")]
     Output(String),
     /// Stopped by a signal (exit 130 or 143).
@@ -51,12 +51,13 @@ impl Error {
             Error::Usage(_) | Error::JobConfig(_) => ExitCode::Usage,
             Error::License(e) if e.is_usage() => ExitCode::Usage,
             Error::License(_) => ExitCode::License,
-            Error::Input(InputError::NoInput) => ExitCode::Usage,
+            Error::Input(InputError::NoInput | InputError::TerminalStdin) => ExitCode::Usage,
             Error::Input(_) => ExitCode::Input,
             Error::Audio(e) if e.is_internal() => ExitCode::Internal,
             Error::Audio(_) => ExitCode::Input,
             Error::Model(_) => ExitCode::Model,
-            Error::Output(_) | Error::Internal(_) => ExitCode::Internal,
+            Error::Output(_) => ExitCode::Output,
+            Error::Internal(_) => ExitCode::Internal,
             Error::Signal(code) => *code,
         }
     }

@@ -20,6 +20,9 @@ pub enum ExitCode {
     Input,
     /// The model is missing or invalid, or inference failed.
     Model,
+    /// The transcript could not be written (stdout closed, disk full, an
+    /// `--all-formats` file that could not be created or renamed).
+    Output,
     /// Interrupted by SIGINT (Ctrl-C).
     Interrupted,
     /// Terminated by SIGTERM (e.g. `docker stop`, a Kubernetes eviction).
@@ -28,13 +31,14 @@ pub enum ExitCode {
 
 impl ExitCode {
     /// Every code, in table order.
-    pub const ALL: [ExitCode; 8] = [
+    pub const ALL: [ExitCode; 9] = [
         ExitCode::Success,
         ExitCode::Internal,
         ExitCode::Usage,
         ExitCode::License,
         ExitCode::Input,
         ExitCode::Model,
+        ExitCode::Output,
         ExitCode::Interrupted,
         ExitCode::Terminated,
     ];
@@ -48,6 +52,7 @@ impl ExitCode {
             ExitCode::License => 3,
             ExitCode::Input => 4,
             ExitCode::Model => 5,
+            ExitCode::Output => 6,
             ExitCode::Interrupted => 130,
             ExitCode::Terminated => 143,
         }
@@ -64,6 +69,9 @@ impl ExitCode {
                 "input missing, unreadable, unsupported, corrupt, empty or too long (> 2 h or > 4 GB)"
             }
             ExitCode::Model => "model missing or invalid, or inference failed",
+            ExitCode::Output => {
+                "output could not be written (stdout or an --all-formats file)"
+            }
             ExitCode::Interrupted => "interrupted by SIGINT",
             ExitCode::Terminated => "terminated by SIGTERM",
         }
@@ -79,11 +87,12 @@ impl ExitCode {
                 ExitCode::Success => 0,
                 ExitCode::Internal => 1,
                 ExitCode::Usage => 2,
-                ExitCode::Model => 3,
-                ExitCode::Input => 4,
-                ExitCode::License => 5,
-                ExitCode::Interrupted => 6,
-                ExitCode::Terminated => 7,
+                ExitCode::Output => 3,
+                ExitCode::Model => 4,
+                ExitCode::Input => 5,
+                ExitCode::License => 6,
+                ExitCode::Interrupted => 7,
+                ExitCode::Terminated => 8,
             }
         }
         if rank(other) > rank(self) {
@@ -140,5 +149,7 @@ mod tests {
         assert_eq!(Input.merge(Terminated), Terminated);
         assert_eq!(Interrupted.merge(Model), Interrupted);
         assert_eq!(License.merge(Internal), License);
+        assert_eq!(Output.merge(Internal), Output);
+        assert_eq!(Model.merge(Output), Model);
     }
 }

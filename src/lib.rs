@@ -10,7 +10,9 @@
 //! [`pipeline`] runs the stages; [`app`] orders the whole run (options, job
 //! config, license, input, model, pipeline, output); [`job_config`] reads the
 //! Speechmatics job config; [`exit`] holds the exit-code table; [`error`]
-//! wraps each stage's error into one type.
+//! wraps each stage's error into one type. [`logging`] is the one printer of
+//! stderr (log lines, the error line) and [`progress`] the progress it
+//! prints around.
 
 pub mod app;
 pub mod audio;
@@ -27,5 +29,6 @@ pub mod options;
 pub mod output;
 pub mod pipeline;
 pub mod profile;
+pub mod progress;
 pub mod signals;
 pub mod transcript;

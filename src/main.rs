@@ -4,6 +4,7 @@ use clap::{CommandFactory, FromArgMatches};
 
 use hark::cli::{normalize_args, Cli};
 use hark::exit::ExitCode;
+use hark::logging;
 
 fn main() -> std::process::ExitCode {
     let long_version = format!(
@@ -17,31 +18,41 @@ fn main() -> std::process::ExitCode {
         .and_then(|m| Cli::from_arg_matches(&m));
     let cli = match parsed {
         Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            // clap's message, in hark's one format: `hark: error: ...`.
+            let text = e.render().to_string();
+            logging::error_line(text.strip_prefix("error: ").unwrap_or(&text).trim_end());
+            return ExitCode::Usage.into();
+        }
         Err(e) => {
-            let code = if e.use_stderr() {
-                ExitCode::Usage
-            } else {
-                ExitCode::Success
-            };
-            let _ = e.print();
-            return code.into();
+            let _ = e.print(); // --help, --version: stdout
+            return ExitCode::Success.into();
         }
     };
     if let Err(e) = hark::signals::install() {
-        eprintln!("hark: error: cannot install signal handlers: {e}");
+        logging::error_line(&format!("cannot install signal handlers: {e}"));
         return ExitCode::Internal.into();
     }
-    let verbosity = hark::logging::Verbosity::from_flags(cli.quiet, cli.verbose);
-    if let Err(e) = hark::logging::init(verbosity) {
-        eprintln!("hark: error: {e}");
+    let job_id = match hark::options::job_id_from_env() {
+        Ok(id) => id,
+        Err(e) => {
+            logging::error_line(&e.to_string());
+            return e.exit_code().into();
+        }
+    };
+    let verbosity = logging::Verbosity::from_flags(cli.quiet, cli.verbose);
+    if let Err(e) = logging::init(verbosity, job_id.as_deref()) {
+        logging::error_line(&e);
         return ExitCode::Usage.into();
     }
     match hark::app::run(cli) {
-        Ok(()) => ExitCode::Success.into(),
+        Ok(()) => {
+            logging::succeed();
+            ExitCode::Success.into()
+        }
         Err(e) => {
-            eprintln!("hark: error: {e}");
             let code = e.exit_code();
-            tracing::debug!(exit_code = code.code(), error = %e, "failed");
+            logging::fail(&e.to_string(), code.code());
             code.into()
         }
     }

@@ -48,6 +48,8 @@ pub struct Options {
     pub all_formats: Option<PathBuf>,
     /// Job id (`SM_JOB_ID`, else generated).
     pub job_id: String,
+    /// `-q`: no progress bar, errors only on stderr.
+    pub quiet: bool,
 }
 
 /// Parses a `--parallel` value: a whole number ≥ 1.
@@ -64,6 +66,44 @@ pub fn parse_parallel(v: &str) -> Result<usize, Error> {
 /// as set by `docker run --cpus`).
 pub fn available_cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Checks a job id: it names a directory under `SM_LOG_DIR`, so it must be a
+/// plain name: no `/`, not `.` or `..`, no NUL or other control characters.
+pub fn check_job_id(id: &str) -> Result<(), Error> {
+    let bad = if id.contains('/') {
+        Some("contains '/'")
+    } else if id == "." || id == ".." {
+        Some("is '.' or '..'")
+    } else if id.chars().any(char::is_control) {
+        Some("contains a control character")
+    } else {
+        None
+    };
+    match bad {
+        Some(why) => Err(Error::Usage(format!(
+            "SM_JOB_ID={id:?} {why}: a job id is a name, not a path \
+             (use letters, digits, '-', '_' or '.')"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `SM_JOB_ID`, when set and not empty, checked with [`check_job_id`].
+pub fn job_id_from_env() -> Result<Option<String>, Error> {
+    match std::env::var_os("SM_JOB_ID") {
+        None => Ok(None),
+        Some(v) if v.is_empty() => Ok(None),
+        Some(v) => {
+            let id = v.into_string().map_err(|v| {
+                Error::Usage(format!(
+                    "SM_JOB_ID={v:?} is not valid UTF-8: a job id is a name"
+                ))
+            })?;
+            check_job_id(&id)?;
+            Ok(Some(id))
+        }
+    }
 }
 
 fn generated_job_id() -> String {
@@ -89,12 +129,19 @@ impl Options {
                 return Err(Error::Usage("--language: empty language code".into()));
             }
         }
-        let job_id = std::env::var("SM_JOB_ID")
-            .ok()
-            .filter(|v| !v.is_empty())
-            .unwrap_or_else(generated_job_id);
+        let job_id = job_id_from_env()?.unwrap_or_else(generated_job_id);
+        let input = match (&cli.input, &cli.input_file) {
+            (Some(flag), Some(positional)) => {
+                return Err(Error::Usage(format!(
+                    "the input is given twice: --input {} and {}; give one",
+                    flag.display(),
+                    positional.display()
+                )))
+            }
+            (flag, positional) => flag.clone().or_else(|| positional.clone()),
+        };
         Ok(Options {
-            input: cli.input.clone(),
+            input,
             model: cli.model.clone().filter(|p| !p.as_os_str().is_empty()),
             vad_model: cli.vad_model.clone().filter(|p| !p.as_os_str().is_empty()),
             license: cli.license.clone(),
@@ -107,6 +154,7 @@ impl Options {
             output_format: cli.output_format,
             all_formats: cli.all_formats.clone(),
             job_id,
+            quiet: cli.quiet,
         })
     }
 }
@@ -121,6 +169,27 @@ mod tests {
         for bad in ["0", "-1", "two", "", "1.5"] {
             let e = parse_parallel(bad).unwrap_err().to_string();
             assert!(e.starts_with("--parallel"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_job_id_is_a_name_not_a_path() {
+        for ok in ["124", "job-7_a.b", "..x", "日本"] {
+            check_job_id(ok).unwrap();
+        }
+        for bad in [
+            "../../escape",
+            "a/b",
+            "/abs",
+            "..",
+            ".",
+            "a\0b",
+            "tab\there",
+            "nl\n",
+        ] {
+            let e = check_job_id(bad).unwrap_err().to_string();
+            assert!(e.starts_with("SM_JOB_ID="), "{e}");
+            assert!(e.contains("not a path"), "{e}");
         }
     }
 }

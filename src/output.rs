@@ -1,13 +1,16 @@
 //! Output: the only module that writes to stdout, and the `--all-formats` files.
 //!
-//! stdout is written once, after a successful run. `--all-formats DIR` files
-//! are written to a temporary name in DIR and renamed into place, so a reader
-//! never sees a partial transcript; a temporary file is removed if hark is
-//! stopped by a signal.
+//! stdout is written once, after a successful run. `--all-formats DIR` is
+//! checked before any work ([`check_dir`]: it exists, is a directory and
+//! takes a new file). Its files are written to a temporary name in DIR and
+//! renamed into place, so a reader never sees a partial transcript; they get
+//! the mode `>` would give them (0666 less the umask), and a temporary file
+//! is removed if hark is stopped by a signal.
 //!
 //! May import: `cli`, `transcript`, `signals`, `error`.
 
 use std::io::Write;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
 use crate::cli::OutputFormat;
@@ -40,14 +43,60 @@ pub fn stdout(text: &str) -> Result<(), Error> {
         .map_err(|e| Error::Output(format!("cannot write to stdout: {e}")))
 }
 
-/// Writes every format into `dir` atomically (write, then rename).
-pub fn write_all_formats(t: &Transcript, dir: &Path) -> Result<(), Error> {
-    if !dir.is_dir() {
+/// Checks, before any work, that `--all-formats DIR` can take the files:
+/// it exists, is a directory, and a file can be created in it (tried with an
+/// anonymous file, so nothing is left behind). Fails with a usage error
+/// naming the directory and saying how to fix it.
+pub fn check_dir(dir: &Path) -> Result<(), Error> {
+    let shown = dir.display();
+    let meta = match std::fs::metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::Usage(format!(
+                "--all-formats: {shown} does not exist (create it, or mount one with -v)"
+            )))
+        }
+        Err(e) => return Err(Error::Usage(format!("--all-formats: {shown}: {e}"))),
+    };
+    if !meta.is_dir() {
         return Err(Error::Usage(format!(
-            "--all-formats: {} is not a directory (create it, or mount one)",
-            dir.display()
+            "--all-formats: {shown} is not a directory (create it, or mount one with -v)"
         )));
     }
+    if let Err(e) = tempfile::tempfile_in(dir) {
+        let owner = format!("{}:{}", meta.uid(), meta.gid());
+        let me = process_ids();
+        let fix = if e.kind() == std::io::ErrorKind::ReadOnlyFilesystem {
+            "it is on a read-only file system (mount it read-write, without :ro)".to_string()
+        } else if me.as_deref() == Some(owner.as_str()) {
+            format!(
+                "hark's user {owner} owns it but cannot write there: check its mode \
+                 (chmod u+w {shown}) and that it is not mounted read-only"
+            )
+        } else {
+            let me = me.unwrap_or_else(|| "hark's UID:GID".to_string());
+            format!(
+                "it is owned by {owner} and hark runs as {me}: make it writable by hark's user \
+                 (chown {me} {shown}), or run hark as its owner (docker run --user {owner})"
+            )
+        };
+        return Err(Error::Usage(format!(
+            "--all-formats: cannot create files in {shown} ({e}); {fix}"
+        )));
+    }
+    Ok(())
+}
+
+/// `UID:GID` of this process: `/proc/self` is owned by its effective ids.
+fn process_ids() -> Option<String> {
+    std::fs::metadata("/proc/self")
+        .ok()
+        .map(|m| format!("{}:{}", m.uid(), m.gid()))
+}
+
+/// Writes every format into `dir` atomically (write, then rename), each file
+/// with mode 0666 less the umask, as a shell's `>` would create it.
+pub fn write_all_formats(t: &Transcript, dir: &Path) -> Result<(), Error> {
     for (name, format) in ALL_FORMATS {
         let text = render(t, format);
         let dest = dir.join(name);
@@ -59,6 +108,7 @@ pub fn write_all_formats(t: &Transcript, dir: &Path) -> Result<(), Error> {
         };
         let mut tmp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
+            .permissions(std::fs::Permissions::from_mode(0o666))
             .tempfile_in(dir)
             .map_err(fail)?;
         crate::signals::remove_on_signal(tmp.path().to_path_buf());

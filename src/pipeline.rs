@@ -260,6 +260,9 @@ fn work(
                     .and_then(|r| rec.insert(r).recognize(&chunk.samples))
             }
         };
+        if result.is_ok() {
+            crate::progress::advance(chunk.stream, chunk.own_end as f64 / f64::from(TARGET_RATE));
+        }
         match result {
             Ok(tokens) => out.push((
                 seq,

@@ -1,11 +1,12 @@
 //! Signals: SIGINT and SIGTERM end the run with exit 130 / 143.
 //!
 //! A watcher thread receives the signal, runs the registered clean-ups
-//! (partially written output files), prints one line and exits. Nothing else
+//! (partially written output files), prints one line (through `logging`,
+//! which also logs it to the log file) and exits. Nothing else
 //! needs cleaning: stdin is spooled to an already-unlinked file and stdout is
 //! written only after a successful run.
 //!
-//! Imports: `exit`.
+//! Imports: `exit`, `logging`.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -53,7 +54,7 @@ pub fn install() -> std::io::Result<()> {
                 } else {
                     "interrupted by SIGINT"
                 };
-                eprintln!("hark: error: {what}");
+                crate::logging::fail(what, code.code());
                 std::process::exit(i32::from(code.code()));
             }
         })?;

@@ -98,15 +98,41 @@ fn status_shows_license_days_remaining_and_trusted_keys() {
 }
 
 #[test]
-fn status_uses_license_token_over_the_file() {
+fn status_uses_license_token_when_no_file_is_named() {
     let token = std::fs::read_to_string(fixture("valid.token")).expect("fixture");
+    let out = run(&["status"], Some(&token), &fixture("expired.json")).expect("status");
+    assert!(out.contains("source:           LICENSE_TOKEN\n"), "{out}");
+}
+
+/// Issue 15: `license status --license expired.json` with LICENSE_TOKEN set
+/// reported the token's license. A diagnostic shows what it is asked about.
+#[test]
+fn status_license_flag_wins_over_license_token() {
+    let token = std::fs::read_to_string(fixture("valid.token")).expect("fixture");
+    let expired = fixture("expired.json");
+    let e = run(
+        &["status", "--license", expired.to_str().expect("utf8")],
+        Some(&token),
+        &no_default(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, LicenseError::Expired { .. }), "{e:?}");
+    let valid = fixture("lang-de.json");
     let out = run(
-        &["status", "--license", "/nonexistent/x.json"],
+        &["status", "--license", valid.to_str().expect("utf8")],
         Some(&token),
         &no_default(),
     )
     .expect("status");
-    assert!(out.contains("source:           LICENSE_TOKEN\n"), "{out}");
+    assert!(
+        out.contains(&format!("source:           {}\n", valid.display())),
+        "{out}"
+    );
+    assert!(out.contains("languages:        de\n"), "{out}");
+    assert!(
+        out.contains("note: LICENSE_TOKEN is set too: this shows --license; a transcription would use LICENSE_TOKEN"),
+        "{out}"
+    );
 }
 
 #[test]

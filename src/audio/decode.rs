@@ -55,6 +55,8 @@ pub(crate) struct SymphoniaDecoder {
     primed: DecodeStats,
     /// Leading frames still to discard (MP4 edit list: encoder priming).
     skip: u64,
+    /// The reader reached the end (or a truncation, warned about once).
+    ended: bool,
 }
 
 fn codecs() -> &'static CodecRegistry {
@@ -166,6 +168,7 @@ impl SymphoniaDecoder {
             pending: None,
             primed: DecodeStats::default(),
             skip: 0,
+            ended: false,
         };
         me.prime()?;
         if let Some(edit) = edit {
@@ -255,14 +258,21 @@ impl SymphoniaDecoder {
 
     fn next_raw(&mut self, stats: &mut DecodeStats) -> Result<Option<Vec<Vec<f32>>>, AudioError> {
         loop {
+            if self.ended {
+                return Ok(None);
+            }
             let packet = match self.format.next_packet() {
                 Ok(Some(p)) => p,
-                Ok(None) => return Ok(None),
+                Ok(None) => {
+                    self.ended = true;
+                    return Ok(None);
+                }
                 Err(Error::ResetRequired) => {
                     self.reset_track()?;
                     continue;
                 }
                 Err(Error::IoError(e)) if e.kind() == ErrorKind::UnexpectedEof => {
+                    self.ended = true;
                     tracing::warn!(input = %self.name, "unexpected end of file (truncated?)");
                     return Ok(None);
                 }

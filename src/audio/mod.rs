@@ -154,6 +154,7 @@ impl AudioStream {
                 ),
             });
         }
+        // The one line that says what the input is (the app does not repeat it).
         tracing::info!(
             input = name,
             rate = info.sample_rate,
@@ -161,7 +162,8 @@ impl AudioStream {
             codec = %info.codec,
             container = %info.container,
             backend = ?info.backend,
-            "opened audio"
+            duration = %info.duration.map_or_else(|| "unknown".to_string(), |d| format!("{d:.2} s")),
+            "input opened"
         );
         if let Some(d) = info.duration {
             if d > MAX_DURATION_SECS {

@@ -10,14 +10,17 @@ use time::OffsetDateTime;
 
 use super::error::LicenseError;
 use super::vendor::{self, IssueRequest};
-use super::{keys, locate, token, verify, Entitlement, License, LicenseFile, LicenseSource};
+use super::{
+    keys, locate, token, verify, Entitlement, License, LicenseFile, LicenseSource,
+    LICENSE_TOKEN_ENV,
+};
 
 /// `hark license` subcommands.
 #[derive(Clone, Debug, PartialEq, Eq, clap::Subcommand)]
 pub enum LicenseCommand {
     /// Show the license in force, the days it has left and the trusted keys (transcribes nothing).
     Status {
-        /// License file (default /license.json; LICENSE_TOKEN wins over both).
+        /// License file to show; here it wins over LICENSE_TOKEN (default: LICENSE_TOKEN, else /license.json).
         #[arg(long, value_name = "PATH")]
         license: Option<PathBuf>,
     },
@@ -124,9 +127,23 @@ pub fn run_command(
 ) -> Result<String, LicenseError> {
     match cmd {
         LicenseCommand::Status { license } => {
-            let source = locate(license.as_deref(), env_token, default_path)?;
+            // A diagnostic shows what it is asked about: an explicit
+            // --license wins over LICENSE_TOKEN here (a transcription
+            // would still use the token, and the output says so).
+            let source = match license {
+                Some(path) => LicenseSource::File(path.clone()),
+                None => locate(None, env_token.clone(), default_path)?,
+            };
+            let token_ignored =
+                license.is_some() && env_token.as_deref().is_some_and(|t| !t.trim().is_empty());
             let lic = verify(&source, now, &Entitlement::BATCH)?;
-            Ok(status_text(&lic, now))
+            let mut text = status_text(&lic, now);
+            if token_ignored {
+                text.push_str(&format!(
+                    "note: {LICENSE_TOKEN_ENV} is set too: this shows --license; a transcription would use {LICENSE_TOKEN_ENV}\n"
+                ));
+            }
+            Ok(text)
         }
         LicenseCommand::Keygen { kid, out_dir } => vendor::keygen(kid, out_dir),
         LicenseCommand::Issue(args) => {

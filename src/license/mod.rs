@@ -85,7 +85,15 @@ pub fn locate(
             }
             return Ok(LicenseSource::Token(t));
         }
-        Some(_) => looked.push(format!("{LICENSE_TOKEN_ENV} (set but empty)")),
+        Some(_) => {
+            if let Some(p) = flag.or_else(|| default_path.exists().then_some(default_path)) {
+                tracing::warn!(
+                    "{LICENSE_TOKEN_ENV} is set but empty: using {}",
+                    p.display()
+                );
+            }
+            looked.push(format!("{LICENSE_TOKEN_ENV} is set but empty"));
+        }
         None => looked.push(format!("{LICENSE_TOKEN_ENV} (not set)")),
     }
     if let Some(p) = flag {

@@ -313,7 +313,7 @@ fn no_license_found_names_every_place_looked() {
         Path::new("/nonexistent/license.json"),
     )
     .unwrap_err();
-    assert!(msg(&e).contains("LICENSE_TOKEN (set but empty)"), "{e}");
+    assert!(msg(&e).contains("LICENSE_TOKEN is set but empty,"), "{e}");
 }
 
 // ---- license file ----
