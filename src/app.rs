@@ -122,6 +122,7 @@ fn transcribe(opts: &Options) -> Result<(), Error> {
         channel_labels: job.channel_labels.clone(),
         vad,
         language: Some(language.clone()),
+        beam_size: opts.beam_size,
     };
     tracing::info!(
         workers = plan.workers,

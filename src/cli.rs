@@ -53,9 +53,17 @@ pub struct Cli {
     #[arg(value_name = "INPUT")]
     pub input_file: Option<PathBuf>,
 
-    /// Model directory (sherpa-onnx NeMo CTC layout). Default: the built-in digits model.
+    /// Model directory: Whisper (scripts/fetch-model, or sherpa-onnx's
+    /// layout) or sherpa-onnx NeMo CTC. Default: /opt/hark/model if present,
+    /// else the built-in digits model.
     #[arg(long, value_name = "DIR", env = "HARK_MODEL")]
     pub model: Option<PathBuf>,
+
+    /// Beam width for models that search (Whisper); 1 is greedy decoding.
+    /// CTC models always decode greedily.
+    #[arg(long, value_name = "N", env = "HARK_BEAM_SIZE", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub beam_size: u16,
 
     /// Silero VAD model (silero_vad.onnx, v5) to find pauses with, instead of the
     /// built-in energy detector (~10x slower; whether it helps depends on the

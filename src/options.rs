@@ -26,6 +26,8 @@ pub struct Options {
     pub model: Option<PathBuf>,
     /// `--vad-model` / `HARK_VAD_MODEL`, if given.
     pub vad_model: Option<PathBuf>,
+    /// `--beam-size` / `HARK_BEAM_SIZE` (1: greedy).
+    pub beam_size: usize,
     /// `--license`, if given.
     pub license: Option<PathBuf>,
     /// `--job-config`, if given.
@@ -144,6 +146,7 @@ impl Options {
             input,
             model: cli.model.clone().filter(|p| !p.as_os_str().is_empty()),
             vad_model: cli.vad_model.clone().filter(|p| !p.as_os_str().is_empty()),
+            beam_size: usize::from(cli.beam_size),
             license: cli.license.clone(),
             job_config: cli.job_config.clone(),
             language: cli.language.clone(),

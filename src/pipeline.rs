@@ -41,6 +41,8 @@ pub struct Plan {
     pub vad: Option<Arc<SileroVad>>,
     /// The language to transcribe.
     pub language: Option<String>,
+    /// Beam width (1: greedy).
+    pub beam_size: usize,
 }
 
 /// The recognised items and what was learnt about the audio.
@@ -100,6 +102,7 @@ pub fn recognize(
         let settings = model::Settings {
             intra_threads: plan.intra_threads,
             language: plan.language.clone(),
+            beam_size: plan.beam_size,
         };
         let outputs = pool.broadcast(|_| work(&rx, family, &settings, &abort));
         let produced = producer

@@ -131,6 +131,8 @@ pub struct Settings {
     /// The language to transcribe (a model that needs to be told, such as
     /// multilingual Whisper); `None` for the model's default.
     pub language: Option<String>,
+    /// Beam width for families that search (Whisper); 1 or 0: greedy.
+    pub beam_size: usize,
 }
 
 /// A loaded model family: metadata plus a factory for recognizers.

@@ -31,8 +31,13 @@ pub struct Step {
 pub trait Inference {
     /// Starts a new sequence (clears the self-attention caches).
     fn reset(&mut self) -> Result<(), ModelError>;
-    /// Feeds `tokens` after those fed since the last reset.
+    /// Feeds `tokens` after those fed since the last reset (batch of one).
     fn step(&mut self, tokens: &[u32]) -> Result<Step, ModelError>;
+    /// Feeds one token to each sequence of the batch (beam search).
+    fn step_batch(&mut self, tokens: &[u32]) -> Result<Vec<Step>, ModelError>;
+    /// Makes the batch `src.len()` sequences, the i-th continuing the
+    /// `src[i]`-th (beam search; `[0; k]` widens one sequence to k).
+    fn reorder(&mut self, src: &[usize]) -> Result<(), ModelError>;
     /// Vocabulary size of the logits.
     fn vocab(&self) -> usize;
     /// Most tokens a sequence can hold (`n_text_ctx`).
@@ -56,6 +61,8 @@ pub struct Options {
     pub sample_len: usize,
     /// Decode with timestamp tokens (segment times).
     pub timestamps: bool,
+    /// Beams at temperature 0 (1: greedy). Fallback temperatures sample.
+    pub beam_size: usize,
 }
 
 impl Default for Options {
@@ -68,6 +75,7 @@ impl Default for Options {
             max_initial_timestamp: 1.0,
             sample_len: 224,
             timestamps: true,
+            beam_size: 1,
         }
     }
 }
@@ -280,6 +288,188 @@ pub struct Task<'a> {
 }
 
 impl Task<'_> {
+    /// Applies the logit filters for the next token after `sampled`.
+    fn filter(&self, logits: &mut [f32], sampled: &[u32], max_initial: u32) {
+        let sp = self.specials;
+        suppress_blank(logits, sampled, sp);
+        suppress_tokens(logits, self.suppress, sp);
+        if self.options.timestamps {
+            timestamp_rules(logits, sampled, sp, max_initial);
+        } else {
+            let n = logits.len();
+            mask(logits, sp.no_timestamps as usize, n);
+        }
+    }
+
+    /// Feeds the prompt: the no-speech probability, and the logits and
+    /// attention row for the first sampled token.
+    fn start(
+        &self,
+        inf: &mut dyn Inference,
+        prompt: &[u32],
+        sot_index: usize,
+    ) -> Result<(f64, Step), ModelError> {
+        let sp = self.specials;
+        let vocab = inf.vocab();
+        inf.reset()?;
+        let (head, tail) = prompt.split_at((sot_index + 1).min(prompt.len()));
+        let first = inf.step(head)?;
+        if first.logits.len() != vocab || vocab <= sp.timestamp_begin as usize {
+            return Err(ModelError::Inference(format!(
+                "decoder gave {} logits for a {vocab}-token vocabulary",
+                first.logits.len()
+            )));
+        }
+        let lp = log_softmax(&first.logits);
+        let no_speech = f64::from(lp.get(sp.no_speech as usize).map_or(0.0, |l| l.exp()));
+        let first = if tail.is_empty() {
+            first
+        } else {
+            inf.step(tail)?
+        };
+        Ok((no_speech, first))
+    }
+
+    /// Beam search at temperature 0 (openai-whisper's `BeamSearchDecoder`,
+    /// patience 1, ranked by mean log-probability).
+    pub fn decode_beam(
+        &self,
+        inf: &mut dyn Inference,
+        prompt: &[u32],
+        sot_index: usize,
+        beam: usize,
+    ) -> Result<Decoded, ModelError> {
+        let sp = self.specials;
+        let vocab = inf.vocab();
+        let (no_speech_prob, first) = self.start(inf, prompt, sot_index)?;
+        let max_initial = (self.options.max_initial_timestamp / 0.02).round() as u32;
+        let cap = self
+            .options
+            .sample_len
+            .min(inf.max_tokens().saturating_sub(prompt.len() + 1));
+        /// A hypothesis; attention rows live in a shared arena as a tree.
+        #[derive(Clone)]
+        struct Hyp {
+            tokens: Vec<u32>,
+            probs: Vec<f32>,
+            logprob: f64,
+            row: Option<usize>,
+        }
+        let mut arena: Vec<(Vec<f32>, Option<usize>)> = Vec::new();
+        let mut with_attention = first.attention.is_some();
+        let root = first.attention.map(|a| {
+            arena.push((a, None));
+            0
+        });
+        let mut live = vec![Hyp {
+            tokens: Vec::new(),
+            probs: Vec::new(),
+            logprob: 0.0,
+            row: root,
+        }];
+        let mut logits = vec![first.logits];
+        let mut finished: Vec<Hyp> = Vec::new();
+        loop {
+            let mut cands: Vec<(f64, usize, usize, f32)> = Vec::new();
+            for (h, hyp) in live.iter().enumerate() {
+                let mut l = std::mem::take(&mut logits[h]);
+                self.filter(&mut l, &hyp.tokens, max_initial);
+                let lp = log_softmax(&l);
+                let mut idx: Vec<usize> = (0..vocab).filter(|&i| lp[i].is_finite()).collect();
+                idx.sort_by(|&a, &b| lp[b].total_cmp(&lp[a]).then(a.cmp(&b)));
+                for &t in idx.iter().take(beam + 1) {
+                    cands.push((hyp.logprob + f64::from(lp[t]), h, t, lp[t]));
+                }
+            }
+            cands.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+            let mut next: Vec<Hyp> = Vec::new();
+            let mut src: Vec<usize> = Vec::new();
+            for (score, h, t, lp) in cands {
+                let mut hyp = live[h].clone();
+                hyp.logprob = score;
+                if t == sp.eot as usize {
+                    if finished.len() < beam {
+                        finished.push(hyp);
+                    }
+                } else {
+                    hyp.tokens.push(t as u32);
+                    hyp.probs.push(lp.exp());
+                    next.push(hyp);
+                    src.push(h);
+                }
+                if next.len() == beam {
+                    break;
+                }
+            }
+            let at_cap = next.first().is_some_and(|h| h.tokens.len() >= cap);
+            if finished.len() >= beam || next.is_empty() || at_cap {
+                if finished.is_empty() {
+                    finished = next;
+                }
+                break;
+            }
+            inf.reorder(&src)?;
+            let fed: Vec<u32> = next.iter().map(|h| h.tokens[h.tokens.len() - 1]).collect();
+            let steps = inf.step_batch(&fed)?;
+            if steps.len() != next.len() {
+                return Err(ModelError::Inference("decoder batch size changed".into()));
+            }
+            logits = Vec::with_capacity(steps.len());
+            for (hyp, step) in next.iter_mut().zip(steps) {
+                if step.logits.len() != vocab {
+                    return Err(ModelError::Inference("decoder gave a short row".into()));
+                }
+                match (step.attention, with_attention) {
+                    (Some(a), true) => {
+                        arena.push((a, hyp.row));
+                        hyp.row = Some(arena.len() - 1);
+                    }
+                    _ => with_attention = false,
+                }
+                logits.push(step.logits);
+            }
+            live = next;
+        }
+        let best = finished
+            .into_iter()
+            .max_by(|a, b| {
+                let sa = a.logprob / (a.tokens.len() + 1) as f64;
+                let sb = b.logprob / (b.tokens.len() + 1) as f64;
+                sa.total_cmp(&sb)
+            })
+            .ok_or_else(|| ModelError::Inference("beam search found nothing".into()))?;
+        let attention = with_attention.then(|| {
+            let mut rows = Vec::new();
+            let mut at = best.row;
+            while let Some(i) = at {
+                rows.push(arena[i].0.clone());
+                at = arena[i].1;
+            }
+            rows.reverse();
+            rows
+        });
+        // A finished hypothesis' last row predicted its end; an unfinished
+        // one (at the cap) lacks that row: no alignment then.
+        let attention = attention.filter(|r| r.len() == best.tokens.len() + 1);
+        let text_ids: Vec<u32> = best
+            .tokens
+            .iter()
+            .copied()
+            .filter(|&t| sp.is_text(t))
+            .collect();
+        let text = self.vocab.text(&text_ids);
+        Ok(Decoded {
+            avg_logprob: best.logprob / (best.tokens.len() + 1) as f64,
+            no_speech_prob,
+            compression_ratio: compression_ratio(&text),
+            temperature: 0.0,
+            looped: repetition_cut(&best.tokens).is_some(),
+            tokens: best.tokens,
+            probs: best.probs,
+            attention,
+        })
+    }
+
     /// Decodes once at `temperature` after `prompt` (the start-of-transcript
     /// sequence; `sot_index` is where `<|startoftranscript|>` sits in it).
     pub fn decode(
@@ -292,26 +482,7 @@ impl Task<'_> {
     ) -> Result<Decoded, ModelError> {
         let sp = self.specials;
         let vocab = inf.vocab();
-        inf.reset()?;
-        // The prompt up to `<|startoftranscript|>` first: its logits give the
-        // no-speech probability (and, for language detection, the language).
-        let (head, tail) = prompt.split_at((sot_index + 1).min(prompt.len()));
-        let first = inf.step(head)?;
-        if first.logits.len() != vocab || vocab <= sp.timestamp_begin as usize {
-            return Err(ModelError::Inference(format!(
-                "decoder gave {} logits for a {vocab}-token vocabulary",
-                first.logits.len()
-            )));
-        }
-        let no_speech_prob = {
-            let lp = log_softmax(&first.logits);
-            f64::from(lp.get(sp.no_speech as usize).map_or(0.0, |l| l.exp()))
-        };
-        let first = if tail.is_empty() {
-            first
-        } else {
-            inf.step(tail)?
-        };
+        let (no_speech_prob, first) = self.start(inf, prompt, sot_index)?;
         let mut logits = first.logits;
         let mut attention: Option<Vec<Vec<f32>>> = first.attention.map(|row| vec![row]);
         let max_initial = (self.options.max_initial_timestamp / 0.02).round() as u32;
@@ -324,13 +495,7 @@ impl Task<'_> {
         let mut sum_logprob = 0.0f64;
         let mut looped = false;
         loop {
-            suppress_blank(&mut logits, &tokens, sp);
-            suppress_tokens(&mut logits, self.suppress, sp);
-            if self.options.timestamps {
-                timestamp_rules(&mut logits, &tokens, sp, max_initial);
-            } else {
-                mask(&mut logits, sp.no_timestamps as usize, vocab);
-            }
+            self.filter(&mut logits, &tokens, max_initial);
             let lp = log_softmax(&logits);
             let next = pick(&lp, &logits, temperature, rng);
             sum_logprob += f64::from(lp[next]);
@@ -404,7 +569,11 @@ impl Task<'_> {
             &o.temperatures[..]
         };
         for &t in temperatures {
-            let d = self.decode(inf, prompt, sot_index, t, &mut rng)?;
+            let d = if t <= 0.0 && o.beam_size > 1 {
+                self.decode_beam(inf, prompt, sot_index, o.beam_size)?
+            } else {
+                self.decode(inf, prompt, sot_index, t, &mut rng)?
+            };
             let too_repetitive = d.looped || d.compression_ratio > o.compression_ratio_threshold;
             let unsure = d.avg_logprob < o.logprob_threshold;
             let silence = d.no_speech_prob > o.no_speech_threshold && unsure;
@@ -564,12 +733,54 @@ mod tests {
                 attention: Some(vec![0.5; 2 * 4]),
             })
         }
+        fn step_batch(&mut self, tokens: &[u32]) -> Result<Vec<Step>, ModelError> {
+            let c = self.choices.get(self.at).copied().unwrap_or(10);
+            self.at += 1;
+            Ok(tokens
+                .iter()
+                .map(|_| {
+                    let mut logits = vec![0.0f32; V];
+                    logits[c] = 20.0;
+                    Step {
+                        logits,
+                        attention: Some(vec![0.5; 2 * 4]),
+                    }
+                })
+                .collect())
+        }
+        fn reorder(&mut self, _src: &[usize]) -> Result<(), ModelError> {
+            Ok(())
+        }
         fn vocab(&self) -> usize {
             V
         }
         fn max_tokens(&self) -> usize {
             448
         }
+    }
+
+    #[test]
+    fn beam_search_finds_the_scripted_sequence() {
+        let sp = specials();
+        let vocab = Vocab::parse("IA== 0\nIGE= 1\nIGI= 2\nIGM= 3\nIGQ= 4\n", "t").unwrap();
+        let opts = Options {
+            beam_size: 3,
+            ..Options::default()
+        };
+        let task = Task {
+            specials: &sp,
+            vocab: &vocab,
+            suppress: &[],
+            options: &opts,
+        };
+        let mut inf = Script {
+            choices: vec![18, 3, 4, 22, 22, 10],
+            at: 0,
+            no_speech_logit: -5.0,
+        };
+        let d = task.decode_beam(&mut inf, &[11], 0, 3).unwrap();
+        assert_eq!(d.tokens, [18, 3, 4, 22, 22]);
+        assert_eq!(d.attention.as_ref().map(Vec::len), Some(6));
     }
 
     #[test]
@@ -640,6 +851,12 @@ mod tests {
                     logits,
                     attention: None,
                 })
+            }
+            fn step_batch(&mut self, _: &[u32]) -> Result<Vec<Step>, ModelError> {
+                Err(ModelError::Inference("not batched".into()))
+            }
+            fn reorder(&mut self, _: &[usize]) -> Result<(), ModelError> {
+                Ok(())
             }
             fn vocab(&self) -> usize {
                 V

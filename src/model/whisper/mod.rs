@@ -441,6 +441,7 @@ impl Family for Whisper {
         };
         let options = Options {
             timestamps: true,
+            beam_size: settings.beam_size.max(1),
             ..Options::default()
         };
         Ok(Box::new(WhisperRecognizer {
@@ -484,16 +485,48 @@ pub enum Layout {
     Hark,
 }
 
-/// The decoder over one encoded window.
+/// The decoder over one encoded window, for a batch of sequences of equal
+/// length (one for greedy decoding, the beams for beam search).
 struct OnnxDecoder<'a> {
     session: &'a mut Session,
     meta: &'a Meta,
     layout: Layout,
-    cross_k: DynValue,
-    cross_v: DynValue,
+    /// The encoder's cross-attention keys and values, batch 1.
+    cross: (DynValue, DynValue),
+    /// The same repeated for a larger batch, when there is one.
+    cross_batch: Option<(usize, DynValue, DynValue)>,
     self_k: Option<DynValue>,
     self_v: Option<DynValue>,
+    batch: usize,
     offset: usize,
+}
+
+/// `[layers, batch, rest...]` tensor data gathered along the batch axis.
+fn gather_batch(value: &DynValue, src: &[usize]) -> Result<DynValue, ModelError> {
+    let (shape, data) = value.try_extract_tensor::<f32>().map_err(inference)?;
+    let dims: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
+    if dims.len() < 2 {
+        return Err(ModelError::Inference(format!(
+            "cannot reorder a tensor of shape {dims:?}"
+        )));
+    }
+    let (layers, batch) = (dims[0], dims[1]);
+    let block: usize = dims[2..].iter().product();
+    let mut out = Vec::with_capacity(layers * src.len() * block);
+    for l in 0..layers {
+        for &b in src {
+            if b >= batch {
+                return Err(ModelError::Inference(format!("beam {b} out of {batch}")));
+            }
+            let at = (l * batch + b) * block;
+            out.extend_from_slice(&data[at..at + block]);
+        }
+    }
+    let mut new_dims: Vec<i64> = dims.iter().map(|&d| d as i64).collect();
+    new_dims[1] = src.len() as i64;
+    Tensor::from_array((new_dims, out))
+        .map(Tensor::into_dyn)
+        .map_err(inference)
 }
 
 impl OnnxDecoder<'_> {
@@ -510,19 +543,11 @@ impl OnnxDecoder<'_> {
             .map(Tensor::into_dyn)
             .map_err(inference)
     }
-}
 
-impl Inference for OnnxDecoder<'_> {
-    fn reset(&mut self) -> Result<(), ModelError> {
-        self.offset = 0;
-        self.self_k = Some(self.empty_cache()?);
-        self.self_v = Some(self.empty_cache()?);
-        Ok(())
-    }
-
-    fn step(&mut self, tokens: &[u32]) -> Result<Step, ModelError> {
-        let n = tokens.len();
-        if n == 0 || self.offset + n > self.meta.n_text_ctx {
+    /// Runs `n` tokens for each of the batch's sequences (`ids` is `[batch, n]`).
+    fn run(&mut self, ids: &[u32], n: usize) -> Result<Vec<Step>, ModelError> {
+        let batch = self.batch;
+        if n == 0 || ids.len() != batch * n || self.offset + n > self.meta.n_text_ctx {
             return Err(ModelError::Inference(format!(
                 "decoder context of {} tokens exceeded",
                 self.meta.n_text_ctx
@@ -531,8 +556,12 @@ impl Inference for OnnxDecoder<'_> {
         let (Some(k), Some(v)) = (self.self_k.take(), self.self_v.take()) else {
             return Err(ModelError::Inference("decoder caches missing".into()));
         };
-        let ids: Vec<i64> = tokens.iter().map(|&t| i64::from(t)).collect();
-        let ids = Tensor::from_array(([1i64, n as i64], ids)).map_err(inference)?;
+        let ids: Vec<i64> = ids.iter().map(|&t| i64::from(t)).collect();
+        let ids = Tensor::from_array(([batch as i64, n as i64], ids)).map_err(inference)?;
+        let (ck, cv) = match &self.cross_batch {
+            Some((b, ck, cv)) if *b == batch => (ck, cv),
+            _ => (&self.cross.0, &self.cross.1),
+        };
         let started = std::time::Instant::now();
         let mut out = match self.layout {
             Layout::Sherpa => {
@@ -542,8 +571,8 @@ impl Inference for OnnxDecoder<'_> {
                     "tokens" => ids,
                     "in_n_layer_self_k_cache" => k,
                     "in_n_layer_self_v_cache" => v,
-                    "n_layer_cross_k" => &self.cross_k,
-                    "n_layer_cross_v" => &self.cross_v,
+                    "n_layer_cross_k" => ck,
+                    "n_layer_cross_v" => cv,
                     "offset" => offset,
                 ])
             }
@@ -551,44 +580,50 @@ impl Inference for OnnxDecoder<'_> {
                 "tokens" => ids,
                 "past_self_k" => k,
                 "past_self_v" => v,
-                "n_layer_cross_k" => &self.cross_k,
-                "n_layer_cross_v" => &self.cross_v,
+                "n_layer_cross_k" => ck,
+                "n_layer_cross_v" => cv,
             ]),
         }
         .map_err(inference)?;
         Stage::Decoder.add(started.elapsed().as_nanos() as u64);
         let vocab = self.meta.n_vocab;
-        let logits = {
+        let mut steps: Vec<Step> = Vec::with_capacity(batch);
+        {
             let (shape, data) = out["logits"]
                 .try_extract_tensor::<f32>()
                 .map_err(inference)?;
             let dims: Vec<i64> = shape.iter().copied().collect();
             let rows = match self.layout {
-                Layout::Sherpa if dims == [1, n as i64, vocab as i64] => n,
-                Layout::Hark if dims == [1, vocab as i64] => 1,
+                Layout::Sherpa if dims == [batch as i64, n as i64, vocab as i64] => n,
+                Layout::Hark if dims == [batch as i64, vocab as i64] => 1,
                 _ => {
                     return Err(ModelError::Inference(format!(
-                        "decoder logits have shape {dims:?} for {n} tokens of a {vocab}-token vocabulary"
+                        "decoder logits have shape {dims:?} for {batch} x {n} tokens of a {vocab}-token vocabulary"
                     )))
                 }
             };
-            data[(rows - 1) * vocab..rows * vocab].to_vec()
-        };
+            for b in 0..batch {
+                let at = (b * rows + rows - 1) * vocab;
+                steps.push(Step {
+                    logits: data[at..at + vocab].to_vec(),
+                    attention: None,
+                });
+            }
+        }
         let heads = self.meta.alignment_heads;
-        let attention = match out.get("cross_attn") {
-            Some(a) if heads > 0 => {
-                // [1, heads, n, frames]: keep the last position's rows.
-                let (_, data) = a.try_extract_tensor::<f32>().map_err(inference)?;
-                let frames = data.len() / (heads * n);
+        if let (Some(a), true) = (out.get("cross_attn"), heads > 0) {
+            // [batch, heads, n, frames]: keep the last position's rows.
+            let (_, data) = a.try_extract_tensor::<f32>().map_err(inference)?;
+            let frames = data.len() / (batch * heads * n);
+            for (b, step) in steps.iter_mut().enumerate() {
                 let mut row = Vec::with_capacity(heads * frames);
                 for h in 0..heads {
-                    let at = (h * n + n - 1) * frames;
+                    let at = (((b * heads) + h) * n + n - 1) * frames;
                     row.extend_from_slice(&data[at..at + frames]);
                 }
-                Some(row)
+                step.attention = Some(row);
             }
-            _ => None,
-        };
+        }
         let (k_name, v_name) = match self.layout {
             Layout::Sherpa => ("out_n_layer_self_k_cache", "out_n_layer_self_v_cache"),
             Layout::Hark => ("present_self_k", "present_self_v"),
@@ -596,7 +631,48 @@ impl Inference for OnnxDecoder<'_> {
         self.self_k = out.remove(k_name);
         self.self_v = out.remove(v_name);
         self.offset += n;
-        Ok(Step { logits, attention })
+        Ok(steps)
+    }
+}
+
+impl Inference for OnnxDecoder<'_> {
+    fn reset(&mut self) -> Result<(), ModelError> {
+        self.offset = 0;
+        self.batch = 1;
+        self.self_k = Some(self.empty_cache()?);
+        self.self_v = Some(self.empty_cache()?);
+        Ok(())
+    }
+
+    fn step(&mut self, tokens: &[u32]) -> Result<Step, ModelError> {
+        if self.batch != 1 {
+            return Err(ModelError::Inference(
+                "a batched decoder stepped as one".into(),
+            ));
+        }
+        self.run(tokens, tokens.len())?
+            .pop()
+            .ok_or_else(|| ModelError::Inference("decoder gave no output".into()))
+    }
+
+    fn step_batch(&mut self, tokens: &[u32]) -> Result<Vec<Step>, ModelError> {
+        self.run(tokens, 1)
+    }
+
+    fn reorder(&mut self, src: &[usize]) -> Result<(), ModelError> {
+        let (Some(k), Some(v)) = (self.self_k.take(), self.self_v.take()) else {
+            return Err(ModelError::Inference("decoder caches missing".into()));
+        };
+        self.self_k = Some(gather_batch(&k, src)?);
+        self.self_v = Some(gather_batch(&v, src)?);
+        self.batch = src.len();
+        if self.batch > 1 && self.cross_batch.as_ref().is_none_or(|c| c.0 != self.batch) {
+            let zeros = vec![0usize; self.batch];
+            let ck = gather_batch(&self.cross.0, &zeros)?;
+            let cv = gather_batch(&self.cross.1, &zeros)?;
+            self.cross_batch = Some((self.batch, ck, cv));
+        }
+        Ok(())
     }
 
     fn vocab(&self) -> usize {
@@ -650,10 +726,11 @@ impl Recognizer for WhisperRecognizer {
             session: &mut self.decoder,
             meta: &meta,
             layout: self.layout,
-            cross_k,
-            cross_v,
+            cross: (cross_k, cross_v),
+            cross_batch: None,
             self_k: None,
             self_v: None,
+            batch: 1,
             offset: 0,
         };
         let task = Task {
