@@ -63,6 +63,7 @@ pub struct Recognized {
 struct Span {
     stream: usize,
     start: u64,
+    end: u64,
     own_start: u64,
     own_end: u64,
 }
@@ -272,6 +273,7 @@ fn work(
                 Span {
                     stream: chunk.stream,
                     start: chunk.start,
+                    end: chunk.start + chunk.samples.len() as u64,
                     own_start: chunk.own_start,
                     own_end: chunk.own_end,
                 },
@@ -299,7 +301,18 @@ fn assemble(outputs: &Output, plan: &Plan) -> Vec<Item> {
     let mut items = Vec::new();
     for (_, span, words) in outputs {
         let offset = span.start as f64 / rate;
-        let (own_a, own_b) = (span.own_start as f64 / rate, span.own_end as f64 / rate);
+        // A chunk owns its edges unless it overlaps a neighbour there: a word
+        // a model places at the very end of its chunk is still its own.
+        let own_a = if span.own_start <= span.start {
+            f64::NEG_INFINITY
+        } else {
+            span.own_start as f64 / rate
+        };
+        let own_b = if span.own_end >= span.end {
+            f64::INFINITY
+        } else {
+            span.own_end as f64 / rate
+        };
         let channel = plan.per_channel.then(|| {
             plan.channel_labels
                 .get(span.stream)

@@ -712,12 +712,55 @@ impl WhisperRecognizer {
     }
 }
 
+/// Where decoding resumes after a window, in seconds from its start, as
+/// openai-whisper's `transcribe()` seeks: a window whose text ends with a
+/// pair of timestamps (`<|10.08|><|10.08|>` then the end) stops at a segment
+/// boundary and the rest of the audio is decoded in a new window from that
+/// time; otherwise (one timestamp at the end, or none) the window is done.
+pub fn resume_at(tokens: &[u32], sp: &Specials) -> Option<f64> {
+    let n = tokens.len();
+    let single_ending = n >= 2 && sp.is_timestamp(tokens[n - 1]) && !sp.is_timestamp(tokens[n - 2]);
+    if single_ending {
+        return None;
+    }
+    let last_pair = (1..n)
+        .rev()
+        .find(|&i| sp.is_timestamp(tokens[i]) && sp.is_timestamp(tokens[i - 1]))?;
+    let t = sp.time(tokens[last_pair - 1]);
+    (t > 0.0).then_some(t)
+}
+
+/// Less audio than this left after a seek is not decoded (openai-whisper
+/// stops when fewer than one frame is left; a sliver this short holds no word).
+const MIN_WINDOW_SAMPLES: usize = 3_200;
+
 impl Recognizer for WhisperRecognizer {
     fn recognize(&mut self, samples: &[f32]) -> Result<Vec<Word>, ModelError> {
-        if samples.is_empty() {
-            return Ok(Vec::new());
+        let mut out: Vec<Word> = Vec::new();
+        let mut seek = 0usize;
+        while samples.len() - seek >= MIN_WINDOW_SAMPLES.min(samples.len()) && seek < samples.len()
+        {
+            let window = &samples[seek..samples.len().min(seek + WINDOW_SAMPLES)];
+            let offset = seek as f64 / 16_000.0;
+            let (words, resume) = self.window(window)?;
+            out.extend(words.into_iter().map(|mut w| {
+                w.start += offset;
+                w.end += offset;
+                w
+            }));
+            let next = match resume {
+                Some(t) => seek + ((t * 16_000.0) as usize).max(1),
+                None => seek + window.len(),
+            };
+            seek = next.min(samples.len());
         }
-        let samples = &samples[..samples.len().min(WINDOW_SAMPLES)];
+        Ok(out)
+    }
+}
+
+impl WhisperRecognizer {
+    /// Decodes one window of at most 30 s: its words, and where to resume.
+    fn window(&mut self, samples: &[f32]) -> Result<(Vec<Word>, Option<f64>), ModelError> {
         let duration = samples.len() as f64 / 16_000.0;
         let (cross_k, cross_v) = self.encode(samples)?;
         let meta = Arc::clone(&self.meta);
@@ -739,12 +782,12 @@ impl Recognizer for WhisperRecognizer {
             suppress: &meta.suppress,
             options: &self.options,
         };
-        // Seeded by the chunk itself, so sampling never depends on scheduling.
+        // Seeded by the window itself, so sampling never depends on scheduling.
         let seed = samples.len() as u64 ^ u64::from(samples[samples.len() / 2].to_bits()) << 20;
         let Some(decoded) =
             task.decode_with_fallback(&mut dec, &self.prompt, meta.sot_index, seed)?
         else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         };
         tracing::debug!(
             tokens = ?decoded.tokens,
@@ -753,11 +796,34 @@ impl Recognizer for WhisperRecognizer {
             no_speech = decoded.no_speech_prob,
             "window decoded"
         );
+        let resume = resume_at(&decoded.tokens, &meta.specials).filter(|t| *t < duration - 0.1);
+        // Only the text before the resume point belongs to this window.
+        let mut decoded = decoded;
+        if resume.is_some() {
+            // Drop the pair's second timestamp (and anything after it); the
+            // first closes the last segment.
+            while decoded.tokens.len() >= 2
+                && !(meta
+                    .specials
+                    .is_timestamp(decoded.tokens[decoded.tokens.len() - 1])
+                    && meta
+                        .specials
+                        .is_timestamp(decoded.tokens[decoded.tokens.len() - 2]))
+            {
+                decoded.tokens.pop();
+                decoded.probs.pop();
+            }
+            decoded.tokens.pop();
+            decoded.probs.pop();
+            if let Some(att) = decoded.attention.as_mut() {
+                att.truncate(decoded.tokens.len() + 1);
+            }
+        }
         let audio_frames = (samples.len() / 160 / 2).max(1);
         let started = std::time::Instant::now();
-        let out = to_words(&decoded, &meta, &vocab, duration, audio_frames);
+        let words = to_words(&decoded, &meta, &vocab, duration, audio_frames);
         Stage::Align.add(started.elapsed().as_nanos() as u64);
-        Ok(out)
+        Ok((words, resume))
     }
 }
 
