@@ -111,10 +111,7 @@ impl JobConfig {
     /// Reads and parses the config at `path`, rejecting unknown and
     /// unsupported fields.
     pub fn load(path: &Path) -> Result<JobConfig, JobConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| JobConfigError::Read {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        let text = parse::read(path)?;
         JobConfig::parse(&text).map_err(|e| e.at(path))
     }
 
@@ -297,6 +294,7 @@ fn check_labels(labels: &[String], diarization: Diarization) -> Vec<String> {
             diarization.as_str()
         ));
     }
+    let mut seen = std::collections::HashSet::new();
     for (i, l) in labels.iter().enumerate() {
         let ok = !l.is_empty()
             && l.chars()
@@ -306,7 +304,7 @@ fn check_labels(labels: &[String], diarization: Diarization) -> Vec<String> {
                 "{PATH}[{i}] {l:?} is not a valid label (letters, digits, '.' and '_' only)"
             ));
         }
-        if labels[..i].contains(l) {
+        if !seen.insert(l.as_str()) {
             out.push(format!("{PATH}[{i}] {l:?} repeats an earlier label"));
         }
     }
@@ -471,7 +469,16 @@ fn percent_decode(s: &str) -> Result<String, String> {
     String::from_utf8(out).map_err(|_| "the decoded path is not UTF-8".into())
 }
 
-fn invalid(problems: Vec<String>) -> JobConfigError {
+/// At most this many problems are reported (a hostile config can have a
+/// hundred thousand); the last one says how many more there were.
+const MAX_PROBLEMS: usize = 20;
+
+fn invalid(mut problems: Vec<String>) -> JobConfigError {
+    if problems.len() > MAX_PROBLEMS {
+        let more = problems.len() - (MAX_PROBLEMS - 1);
+        problems.truncate(MAX_PROBLEMS - 1);
+        problems.push(format!("and {more} more problems"));
+    }
     JobConfigError::Invalid {
         path: PathBuf::new(),
         problems,

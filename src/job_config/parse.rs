@@ -2,13 +2,43 @@
 //! once with its path (`transcription_config.diarisation`), and any other
 //! error names the field it is at, with line and column.
 //!
+//! Reading is capped at [`MAX_BYTES`], so `--job-config /dev/zero` or a
+//! huge file is refused instead of filling memory.
+//!
 //! Imports: `job_config::{schema, JobConfigError}`.
 
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 use super::{invalid, JobConfig, JobConfigError};
+
+/// The largest job config read, in bytes (real ones are well under 10 KiB).
+pub const MAX_BYTES: u64 = 1024 * 1024;
+
+/// Reads the config text at `path`: at most [`MAX_BYTES`], UTF-8.
+pub(super) fn read(path: &Path) -> Result<String, JobConfigError> {
+    let fail = |reason: String| JobConfigError::Read {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| fail(e.to_string()))?;
+    if bytes.len() as u64 > MAX_BYTES {
+        return Err(fail(format!(
+            "larger than {MAX_BYTES} bytes; is it a job config?"
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        fail(format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
 
 /// Deserializes the typed config. All unknown fields are reported at once
 /// (each is removed and parsing retried); any other error is reported with
