@@ -198,3 +198,66 @@ fn a_model_whose_metadata_asks_for_a_billion_mel_bins_is_invalid() {
         "{first}"
     );
 }
+
+fn job_config_first_line(config: serde_json::Value) -> (Option<i32>, String, std::time::Duration) {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("config.json");
+    std::fs::write(&path, config.to_string()).unwrap();
+    let lic = common::valid_license();
+    let input = digits();
+    let t0 = std::time::Instant::now();
+    let (code, err, _) = run(
+        &[
+            "--job-config".as_ref(),
+            path.as_os_str(),
+            "--license".as_ref(),
+            lic.as_os_str(),
+            "--input".as_ref(),
+            input.as_os_str(),
+        ],
+        tmp.path(),
+    );
+    let first = err.lines().next().unwrap_or_default().to_string();
+    (code, first, t0.elapsed())
+}
+
+fn replacements(from: &[&str]) -> serde_json::Value {
+    let reps: Vec<_> = from
+        .iter()
+        .map(|f| serde_json::json!({"from": f, "to": "x"}))
+        .collect();
+    serde_json::json!({
+        "type": "transcription",
+        "transcription_config": {
+            "language": "en",
+            "transcript_filtering_config": {"replacements": reps},
+        }
+    })
+}
+
+#[test]
+fn regular_expressions_in_a_job_config_cannot_cost_minutes_or_gigabytes() {
+    // Found with the job_config harness: 200 copies of /\w{200}/ took over
+    // 1 GiB to compile, 300 of /(\w{50}){5}/ took 70 s.
+    let (code, first, took) = job_config_first_line(replacements(&["/\\w{300}/"; 100]));
+    assert_eq!(code, Some(2), "{first}");
+    assert!(
+        first.contains(
+            "replacements[0].from: regular expression \"/\\\\w{300}/\" is too complex (it compiles to over 1024 KiB)"
+        ),
+        "{first}"
+    );
+    assert!(took.as_secs() < 30, "{took:?}");
+    let (code, first, _) = job_config_first_line(replacements(&["/a/"; 101]));
+    assert_eq!(code, Some(2), "{first}");
+    assert!(
+        first.ends_with("replacements has more than 100 regular expressions"),
+        "{first}"
+    );
+    let (code, first, _) = job_config_first_line(replacements(&["word"; 1001]));
+    assert_eq!(code, Some(2), "{first}");
+    assert!(
+        first.ends_with("replacements has 1001 entries; hark takes at most 1000"),
+        "{first}"
+    );
+}

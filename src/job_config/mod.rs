@@ -311,6 +311,12 @@ fn check_labels(labels: &[String], diarization: Diarization) -> Vec<String> {
     out
 }
 
+/// At most this many `transcript_filtering_config.replacements` ...
+const MAX_REPLACEMENTS: usize = 1000;
+/// ... of which at most this many regular expressions (each is compiled,
+/// within [`crate::transcript::filter::MAX_REGEX_BYTES`]).
+const MAX_REGEX_REPLACEMENTS: usize = 100;
+
 fn filters(tc: Option<&schema::TranscriptionConfig>, language: &str) -> (Filters, Vec<String>) {
     let mut problems = Vec::new();
     let mut f = Filters::default();
@@ -325,7 +331,22 @@ fn filters(tc: Option<&schema::TranscriptionConfig>, language: &str) -> (Filters
                 "{PATH}.remove_disfluencies is supported for English (\"en\") only, not {language:?}"
             ));
         }
-        for (i, r) in tf.replacements.iter().flatten().enumerate() {
+        let all = tf.replacements.as_deref().unwrap_or_default();
+        let regexes = all.iter().filter(|r| Replacement::is_regex_text(&r.from));
+        if all.len() > MAX_REPLACEMENTS {
+            problems.push(format!(
+                "{PATH}.replacements has {} entries; hark takes at most {MAX_REPLACEMENTS}",
+                all.len()
+            ));
+            return (f, problems);
+        }
+        if regexes.count() > MAX_REGEX_REPLACEMENTS {
+            problems.push(format!(
+                "{PATH}.replacements has more than {MAX_REGEX_REPLACEMENTS} regular expressions"
+            ));
+            return (f, problems);
+        }
+        for (i, r) in all.iter().enumerate() {
             match Replacement::new(&r.from, &r.to) {
                 Ok(rep) => f.replacements.push(rep),
                 Err(e) => problems.push(format!("{PATH}.replacements[{i}].from: {e}")),
@@ -473,7 +494,8 @@ fn percent_decode(s: &str) -> Result<String, String> {
 /// hundred thousand); the last one says how many more there were.
 const MAX_PROBLEMS: usize = 20;
 
-fn invalid(mut problems: Vec<String>) -> JobConfigError {
+fn invalid(problems: Vec<String>) -> JobConfigError {
+    let mut problems: Vec<String> = problems.iter().map(|p| parse::escape_controls(p)).collect();
     if problems.len() > MAX_PROBLEMS {
         let more = problems.len() - (MAX_PROBLEMS - 1);
         problems.truncate(MAX_PROBLEMS - 1);

@@ -108,7 +108,22 @@ pub(super) fn parse_typed(text: &str) -> Result<JobConfig, JobConfigError> {
 fn strip_position(e: &serde_json::Error) -> String {
     let s = e.to_string();
     let suffix = format!(" at line {} column {}", e.line(), e.column());
-    s.strip_suffix(&suffix).unwrap_or(&s).to_string()
+    escape_controls(s.strip_suffix(&suffix).unwrap_or(&s))
+}
+
+/// `text` with control characters escaped (`\n`, `\u{1b}`): serde quotes
+/// a bad value as it was decoded, so `"type": "a\nb"` would otherwise put
+/// a line break (or a terminal escape) into hark's one-line error.
+pub(super) fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The byte index of serde_json's (line, column): column counts the bytes
@@ -252,5 +267,14 @@ mod tests {
         assert_eq!(at(r#"2}]"#), "a.b");
         assert_eq!(at(text), "");
         assert_eq!(path_at("]", 1), None);
+    }
+
+    #[test]
+    fn a_value_with_a_line_break_stays_on_one_line() {
+        // Found by the job_config fuzz target.
+        let e = parse_typed(r#"{"type": "tr\nscription"}"#).unwrap_err();
+        let msg = e.to_string();
+        assert!(!msg.contains('\n'), "{msg}");
+        assert!(msg.contains(r"unknown variant `tr\nscription`"), "{msg}");
     }
 }
