@@ -8,6 +8,15 @@
 //! with exact time alignment. Memory stays flat: nothing holds a whole file
 //! except the [`decode_file`] convenience.
 //!
+//! Hostile input is bounded here: over [`MAX_INPUT_BYTES`], or a header over
+//! [`MAX_DURATION_SECS`] that the file's size can back, is refused at open;
+//! rates and channel counts outside [`MIN_RATE`]..=[`MAX_RATE`] and
+//! 1..=[`MAX_CHANNELS`] are refused before a decoder sizes buffers by them;
+//! decoding stops at the duration limit whatever the headers say. At the end
+//! of the stream, under [`MIN_DURATION_SECS`] decoded is "empty", mostly
+//! failed packets are "corrupt", and far less audio than the headers state
+//! is a warning ([`Truncation`]). See docs/fuzzing.md.
+//!
 //! Imports: std, symphonia, symphonia-adapter-libopus, rubato, thiserror and
 //! tracing. Nothing else from hark; later stages import this module.
 
