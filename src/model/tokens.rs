@@ -51,7 +51,8 @@ impl Tokens {
             return Err(ModelError::Invalid(format!("{origin}: no tokens")));
         }
         let max = pairs.iter().map(|(id, _)| *id).max().unwrap_or(0);
-        if max + 1 != pairs.len() {
+        // `max + 1` would overflow on an id of usize::MAX (found by fuzzing).
+        if max != pairs.len() - 1 {
             return Err(ModelError::Invalid(format!(
                 "{origin}: ids must be 0..{} without gaps, found max id {max} for {} tokens",
                 pairs.len() - 1,
@@ -138,6 +139,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("tokens.txt: line 2"), "{e}");
+    }
+
+    #[test]
+    fn an_id_of_usize_max_is_an_error_not_an_overflow() {
+        let e = Tokens::parse("a 0\nb 18446744073709551615\n", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("found max id 18446744073709551615 for 2 tokens"),
+            "{e}"
+        );
     }
 
     #[test]
