@@ -77,7 +77,14 @@ fn codecs() -> &'static CodecRegistry {
 impl SymphoniaDecoder {
     /// Probes `file`, picks the default audio track, and decodes up to the
     /// first non-empty block to learn the real sample rate and channel count.
-    pub(crate) fn open(file: File, name: &str) -> Result<Opened, AudioError> {
+    /// `container` is what the sniffer saw in the first bytes (`"an Ogg"`),
+    /// so that a cut file that cannot be probed is called malformed, not
+    /// "not audio".
+    pub(crate) fn open(
+        file: File,
+        name: &str,
+        container: Option<&'static str>,
+    ) -> Result<Opened, AudioError> {
         let err = |detail: String| AudioError::Malformed {
             name: name.to_owned(),
             detail,
@@ -97,19 +104,21 @@ impl SymphoniaDecoder {
             FormatOptions::default(),
             MetadataOptions::default(),
         );
+        let not_audio = |why: String| match container {
+            Some(c) => err(format!("{c} file {why} (truncated?)")),
+            None => AudioError::NotAudio {
+                name: name.to_owned(),
+            },
+        };
         let format = match probed {
             Ok(f) => f,
             Err(Error::Unsupported(what)) => {
                 tracing::debug!(input = name, what, "no format reader matched");
-                return Err(AudioError::NotAudio {
-                    name: name.to_owned(),
-                });
+                return Err(not_audio(format!("that cannot be read: {what}")));
             }
             Err(Error::IoError(e)) if e.kind() == ErrorKind::UnexpectedEof => {
                 tracing::debug!(input = name, "probe reached end of file");
-                return Err(AudioError::NotAudio {
-                    name: name.to_owned(),
-                });
+                return Err(not_audio("that ends inside its headers".to_owned()));
             }
             Err(Error::IoError(source)) => {
                 return Err(AudioError::Io {

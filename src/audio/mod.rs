@@ -197,10 +197,10 @@ impl AudioStream {
                 name: name.to_owned(),
             });
         }
-        let kind = sniff::sniff(&mut file).map_err(io)?;
-        tracing::debug!(input = name, ?kind, bytes, "sniffed input");
+        let (kind, container) = sniff::sniff(&mut file).map_err(io)?;
+        tracing::debug!(input = name, ?kind, container, bytes, "sniffed input");
         let inner = match kind {
-            sniff::Kind::Native => match decode::SymphoniaDecoder::open(file, name)? {
+            sniff::Kind::Native => match decode::SymphoniaDecoder::open(file, name, container)? {
                 decode::Opened::Decoder(d) => Inner::Symphonia(d),
                 decode::Opened::Unsupported { file, what } => {
                     Inner::Ffmpeg(ffmpeg::FfmpegDecoder::open(file, name, &what)?)
