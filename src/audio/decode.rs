@@ -3,7 +3,8 @@
 //! Follows symphonia's player loop: the default audio track is decoded,
 //! recoverable `DecodeError`s are counted and skipped, `ResetRequired` is
 //! handled, and end of stream is recognised explicitly (`Ok(None)` from the
-//! reader, or an unexpected EOF on a truncated file, which is logged). A
+//! reader, or an unexpected EOF on a truncated file, which is remembered
+//! for the stream's end-of-stream checks). A
 //! codec symphonia demuxes but cannot decode is handed back to the caller for
 //! the ffmpeg fallback. Opus comes from `symphonia-adapter-libopus`.
 //! Imports: std, symphonia, symphonia-adapter-libopus, tracing, and the
@@ -57,6 +58,12 @@ pub(crate) struct SymphoniaDecoder {
     skip: u64,
     /// The reader reached the end (or a truncation, warned about once).
     ended: bool,
+    /// Bytes and frames of the packets decoded so far: the stream's bit
+    /// rate, against which a header's claimed duration is checked.
+    packet_bytes: u64,
+    packet_frames: u64,
+    /// The file ended inside a packet.
+    cut_short: bool,
 }
 
 fn codecs() -> &'static CodecRegistry {
@@ -72,7 +79,14 @@ fn codecs() -> &'static CodecRegistry {
 impl SymphoniaDecoder {
     /// Probes `file`, picks the default audio track, and decodes up to the
     /// first non-empty block to learn the real sample rate and channel count.
-    pub(crate) fn open(file: File, name: &str) -> Result<Opened, AudioError> {
+    /// `container` is what the sniffer saw in the first bytes (`"an Ogg"`),
+    /// so that a cut file that cannot be probed is called malformed, not
+    /// "not audio".
+    pub(crate) fn open(
+        file: File,
+        name: &str,
+        container: Option<&'static str>,
+    ) -> Result<Opened, AudioError> {
         let err = |detail: String| AudioError::Malformed {
             name: name.to_owned(),
             detail,
@@ -92,19 +106,21 @@ impl SymphoniaDecoder {
             FormatOptions::default(),
             MetadataOptions::default(),
         );
+        let not_audio = |why: String| match container {
+            Some(c) => err(format!("{c} file {why} (truncated?)")),
+            None => AudioError::NotAudio {
+                name: name.to_owned(),
+            },
+        };
         let format = match probed {
             Ok(f) => f,
             Err(Error::Unsupported(what)) => {
                 tracing::debug!(input = name, what, "no format reader matched");
-                return Err(AudioError::NotAudio {
-                    name: name.to_owned(),
-                });
+                return Err(not_audio(format!("that cannot be read: {what}")));
             }
             Err(Error::IoError(e)) if e.kind() == ErrorKind::UnexpectedEof => {
                 tracing::debug!(input = name, "probe reached end of file");
-                return Err(AudioError::NotAudio {
-                    name: name.to_owned(),
-                });
+                return Err(not_audio("that ends inside its headers".to_owned()));
             }
             Err(Error::IoError(source)) => {
                 return Err(AudioError::Io {
@@ -131,6 +147,17 @@ impl SymphoniaDecoder {
                 name: name.to_owned(),
             });
         };
+        // Refuse absurd headers before a decoder sizes its buffers by them
+        // (0 is "unknown": the first decoded block is checked in any case).
+        super::check_params(
+            name,
+            params.sample_rate.filter(|r| *r != 0),
+            params
+                .channels
+                .as_ref()
+                .map(|c| c.count())
+                .filter(|n| *n != 0),
+        )?;
         let decoder = match codecs().make_audio_decoder(params, &AudioDecoderOptions::default()) {
             Ok(d) => d,
             Err(Error::Unsupported(why)) => {
@@ -169,6 +196,9 @@ impl SymphoniaDecoder {
             primed: DecodeStats::default(),
             skip: 0,
             ended: false,
+            packet_bytes: 0,
+            packet_frames: 0,
+            cut_short: false,
         };
         me.prime()?;
         if let Some(edit) = edit {
@@ -216,6 +246,19 @@ impl SymphoniaDecoder {
     /// Stream info (valid after `open`).
     pub(crate) fn info(&self) -> &AudioInfo {
         &self.info
+    }
+
+    /// True once the file ended inside a packet (an unexpected EOF).
+    pub(crate) fn cut_short(&self) -> bool {
+        self.cut_short
+    }
+
+    /// Average coded bytes per sample frame of the packets decoded so far
+    /// (`None` before any): with the file size, how much audio the file
+    /// can hold at most, container overhead counted as audio.
+    pub(crate) fn bytes_per_frame(&self) -> Option<f64> {
+        (self.packet_bytes > 0 && self.packet_frames > 0)
+            .then(|| self.packet_bytes as f64 / self.packet_frames as f64)
     }
 
     /// Next non-empty block, or `Ok(None)` at the end of the stream.
@@ -273,7 +316,10 @@ impl SymphoniaDecoder {
                 }
                 Err(Error::IoError(e)) if e.kind() == ErrorKind::UnexpectedEof => {
                     self.ended = true;
-                    tracing::warn!(input = %self.name, "unexpected end of file (truncated?)");
+                    // Reported (or not) by the end-of-stream checks, which
+                    // know what the headers promised.
+                    tracing::debug!(input = %self.name, "unexpected end of file");
+                    self.cut_short = true;
                     return Ok(None);
                 }
                 Err(Error::IoError(source)) => {
@@ -293,11 +339,13 @@ impl SymphoniaDecoder {
                     if buf.frames() == 0 {
                         continue;
                     }
+                    self.packet_bytes += packet.data.len() as u64;
+                    self.packet_frames += buf.frames() as u64;
                     let rate = buf.spec().rate();
                     let channels = buf.spec().channels().count();
+                    check_spec(&mut self.info, &self.name, rate, channels)?;
                     let mut planes: Vec<Vec<f32>> = Vec::with_capacity(channels);
                     buf.copy_to_vecs_planar(&mut planes);
-                    self.check_spec(rate, channels)?;
                     for plane in &mut planes {
                         sanitize(plane);
                     }
@@ -334,25 +382,6 @@ impl SymphoniaDecoder {
         Ok(())
     }
 
-    /// The first block fixes rate/channels; later blocks must agree.
-    fn check_spec(&mut self, rate: u32, channels: usize) -> Result<(), AudioError> {
-        if self.info.sample_rate == 0 && self.info.channels == 0 {
-            self.info.sample_rate = rate;
-            self.info.channels = channels;
-            return Ok(());
-        }
-        if rate != self.info.sample_rate || channels != self.info.channels {
-            return Err(AudioError::BadParams {
-                name: self.name.clone(),
-                detail: format!(
-                    "format changes mid-stream from {} Hz x{} to {rate} Hz x{channels}",
-                    self.info.sample_rate, self.info.channels
-                ),
-            });
-        }
-        Ok(())
-    }
-
     /// The track list changed (chained Ogg): re-select and re-create.
     fn reset_track(&mut self) -> Result<(), AudioError> {
         let params = self
@@ -378,6 +407,32 @@ impl SymphoniaDecoder {
             detail: describe(e),
         }
     }
+}
+
+/// The first block fixes rate/channels (within hark's limits); later
+/// blocks must agree.
+fn check_spec(
+    info: &mut AudioInfo,
+    name: &str,
+    rate: u32,
+    channels: usize,
+) -> Result<(), AudioError> {
+    if info.sample_rate == 0 && info.channels == 0 {
+        super::check_params(name, Some(rate), Some(channels))?;
+        info.sample_rate = rate;
+        info.channels = channels;
+        return Ok(());
+    }
+    if rate != info.sample_rate || channels != info.channels {
+        return Err(AudioError::BadParams {
+            name: name.to_owned(),
+            detail: format!(
+                "format changes mid-stream from {} Hz x{} to {rate} Hz x{channels}",
+                info.sample_rate, info.channels
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// symphonia's message without its "malformed stream: " prefix.

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use super::MAX_DURATION_SECS;
+use super::{MAX_DURATION_SECS, MIN_DURATION_SECS};
 
 /// Why an input could not be turned into audio samples.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +42,17 @@ pub enum AudioError {
     Empty {
         /// Display name of the input.
         name: String,
+    },
+    /// Audio decoded, but less than [`MIN_DURATION_SECS`] of it: as good as
+    /// empty, whatever the headers claim.
+    #[error("{name}: empty: only {} of audio decoded, under the {} minimum{}", Secs(*.secs), Secs(MIN_DURATION_SECS), Claimed(*.declared))]
+    TooShort {
+        /// Display name of the input.
+        name: String,
+        /// Seconds decoded.
+        secs: f64,
+        /// The (longer) duration the headers state, when they state one.
+        declared: Option<f64>,
     },
     /// No known container/codec signature (text, random bytes, ...).
     #[error("{name}: not a recognised audio format")]
@@ -142,6 +153,35 @@ impl fmt::Display for Hm {
     }
 }
 
+/// A duration for messages: "5 ms" below 0.1 s, "3.4 s" below a minute,
+/// else as [`Hm`] ("6 h 12 min").
+pub(crate) struct Secs(pub(crate) f64);
+
+impl fmt::Display for Secs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0.max(0.0);
+        if s < 0.1 {
+            write!(f, "{} ms", (s * 1000.0).round())
+        } else if s < 60.0 {
+            write!(f, "{s:.1} s")
+        } else {
+            Hm(s).fmt(f)
+        }
+    }
+}
+
+/// ` (the header says 6 h 12 min: truncated?)`, or nothing.
+struct Claimed(Option<f64>);
+
+impl fmt::Display for Claimed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(d) if d.is_finite() => write!(f, " (the header says {}: truncated?)", Secs(d)),
+            _ => Ok(()),
+        }
+    }
+}
+
 struct TooLongText(Option<f64>);
 
 impl fmt::Display for TooLongText {
@@ -198,6 +238,11 @@ mod tests {
                 name: "x.wav".into(),
                 what: "AMR audio".into(),
             },
+            AudioError::TooShort {
+                name: "x.wav".into(),
+                secs: 0.0053,
+                declared: Some(22_369.6),
+            },
         ];
         for e in &cases {
             let s = e.to_string();
@@ -217,7 +262,15 @@ mod tests {
             cases[2].to_string(),
             "x.wav: too large: 5.0 GiB exceeds the 4 GiB limit"
         );
+        assert_eq!(
+            cases[5].to_string(),
+            "x.wav: empty: only 5 ms of audio decoded, under the 0.1 s minimum \
+             (the header says 6 h 12 min 50 s: truncated?)"
+        );
         assert!(AudioError::internal("boom").is_internal());
+        assert_eq!(Secs(0.3).to_string(), "0.3 s");
+        assert_eq!(Secs(3.41).to_string(), "3.4 s");
+        assert_eq!(Secs(0.0).to_string(), "0 ms");
         assert_eq!(Hm(45.0).to_string(), "45 s");
         assert_eq!(Hm(2700.0).to_string(), "45 min");
         assert_eq!(Hm(7210.0).to_string(), "2 h 0 min 10 s");

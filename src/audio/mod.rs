@@ -8,6 +8,15 @@
 //! with exact time alignment. Memory stays flat: nothing holds a whole file
 //! except the [`decode_file`] convenience.
 //!
+//! Hostile input is bounded here: over [`MAX_INPUT_BYTES`], or a header over
+//! [`MAX_DURATION_SECS`] that the file's size can back, is refused at open;
+//! rates and channel counts outside [`MIN_RATE`]..=[`MAX_RATE`] and
+//! 1..=[`MAX_CHANNELS`] are refused before a decoder sizes buffers by them;
+//! decoding stops at the duration limit whatever the headers say. At the end
+//! of the stream, under [`MIN_DURATION_SECS`] decoded is "empty", mostly
+//! failed packets are "corrupt", and far less audio than the headers state
+//! is a warning ([`Truncation`]). See docs/fuzzing.md.
+//!
 //! Imports: std, symphonia, symphonia-adapter-libopus, rubato, thiserror and
 //! tracing. Nothing else from hark; later stages import this module.
 
@@ -35,10 +44,27 @@ pub const MAX_DURATION_SECS: f64 = 7200.0;
 /// ([`AudioError::TooLarge`]).
 pub const MAX_INPUT_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
+/// Decoded audio shorter than this is "empty" ([`AudioError::TooShort`]):
+/// a few milliseconds hold no word, and are what a header-only or cut-off
+/// file decodes to. 0.1 s is one 16 kHz feature window stride short of the
+/// shortest spoken digit (~0.25 s).
+pub const MIN_DURATION_SECS: f64 = 0.1;
+
+/// Most channels accepted: more is not a recording of speech, and each
+/// channel costs a resampler (and, under channel diarization, a chunker).
+pub const MAX_CHANNELS: usize = 64;
+
 /// Lowest source sample rate accepted (lower is not speech audio).
-const MIN_RATE: u32 = 2_000;
+pub const MIN_RATE: u32 = 2_000;
 /// Highest source sample rate accepted.
-const MAX_RATE: u32 = 768_000;
+pub const MAX_RATE: u32 = 768_000;
+
+/// A header's duration is called truncated when at most this fraction of
+/// it decodes ...
+const TRUNCATED_FRACTION: f64 = 0.9;
+/// ... and at least this much is missing (so rounding, encoder priming
+/// and padding never count).
+const TRUNCATED_MIN_GAP_SECS: f64 = 0.25;
 
 /// Which decoder produces the PCM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +104,48 @@ pub struct DecodeStats {
     pub samples_out: u64,
 }
 
+/// The input looks cut off: what [`AudioStream::truncation`] reports after
+/// the end of stream. Its `Display` is the warning hark prints, e.g.
+/// `input looks truncated: header says 3.4 s, decoded 0.3 s`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Truncation {
+    /// Duration the container or frame headers state, in seconds; `None`
+    /// when they state none and the file ended in the middle of a packet.
+    pub declared_secs: Option<f64>,
+    /// Duration actually decoded, in seconds.
+    pub decoded_secs: f64,
+}
+
+impl Truncation {
+    /// `Some` when `decoded` falls well short of `declared` (seconds):
+    /// under 90 % of it and at least 0.25 s less.
+    pub fn detect(declared: f64, decoded: f64) -> Option<Truncation> {
+        let short =
+            decoded < declared * TRUNCATED_FRACTION && declared - decoded >= TRUNCATED_MIN_GAP_SECS;
+        short.then_some(Truncation {
+            declared_secs: Some(declared),
+            decoded_secs: decoded,
+        })
+    }
+}
+
+impl std::fmt::Display for Truncation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let decoded = error::Secs(self.decoded_secs);
+        match self.declared_secs {
+            Some(d) => write!(
+                f,
+                "input looks truncated: header says {}, decoded {decoded}",
+                error::Secs(d)
+            ),
+            None => write!(
+                f,
+                "input looks truncated: it ends in the middle of a packet, decoded {decoded}"
+            ),
+        }
+    }
+}
+
 /// An opened, streaming decoder.
 ///
 /// Blocks come out in order until `Ok(None)`; an error is final (further
@@ -89,6 +157,7 @@ pub struct AudioStream {
     max_frames: u64,
     stats: DecodeStats,
     done: bool,
+    truncation: Option<Truncation>,
 }
 
 enum Inner {
@@ -128,10 +197,10 @@ impl AudioStream {
                 name: name.to_owned(),
             });
         }
-        let kind = sniff::sniff(&mut file).map_err(io)?;
-        tracing::debug!(input = name, ?kind, bytes, "sniffed input");
+        let (kind, container) = sniff::sniff(&mut file).map_err(io)?;
+        tracing::debug!(input = name, ?kind, container, bytes, "sniffed input");
         let inner = match kind {
-            sniff::Kind::Native => match decode::SymphoniaDecoder::open(file, name)? {
+            sniff::Kind::Native => match decode::SymphoniaDecoder::open(file, name, container)? {
                 decode::Opened::Decoder(d) => Inner::Symphonia(d),
                 decode::Opened::Unsupported { file, what } => {
                     Inner::Ffmpeg(ffmpeg::FfmpegDecoder::open(file, name, &what)?)
@@ -145,15 +214,7 @@ impl AudioStream {
             Inner::Symphonia(d) => d.info().clone(),
             Inner::Ffmpeg(d) => d.info().clone(),
         };
-        if !(MIN_RATE..=MAX_RATE).contains(&info.sample_rate) {
-            return Err(AudioError::BadParams {
-                name: name.to_owned(),
-                detail: format!(
-                    "sample rate {} Hz is outside {MIN_RATE}..{MAX_RATE} Hz",
-                    info.sample_rate
-                ),
-            });
-        }
+        check_params(name, Some(info.sample_rate), Some(info.channels))?;
         // The one line that says what the input is (the app does not repeat it).
         tracing::info!(
             input = name,
@@ -165,10 +226,30 @@ impl AudioStream {
             duration = %info.duration.map_or_else(|| "unknown".to_string(), |d| format!("{d:.2} s")),
             "input opened"
         );
-        if let Some(d) = info.duration {
-            if d > MAX_DURATION_SECS {
-                // Headers can lie (streamed WAVs claim 4 GiB); only warn here.
-                tracing::warn!(input = name, secs = d, "header duration exceeds the limit");
+        if let Some(declared) = info.duration.filter(|d| *d > MAX_DURATION_SECS) {
+            // A header is believed only as far as the file can back it: a
+            // cut-off or forged file claims hours it does not hold, so the
+            // claim is checked against the file size at the bit rate of
+            // the packets decoded so far. A real long file is refused now;
+            // anything else is decoded, the limit enforced on samples.
+            let held = match &inner {
+                Inner::Symphonia(d) => d.bytes_per_frame(),
+                Inner::Ffmpeg(_) => None,
+            }
+            .map(|per_frame| bytes as f64 / per_frame / f64::from(info.sample_rate));
+            match held {
+                Some(held) if held > MAX_DURATION_SECS => {
+                    return Err(AudioError::TooLong {
+                        name: name.to_owned(),
+                        secs: Some(declared),
+                    })
+                }
+                _ => tracing::debug!(
+                    input = name,
+                    declared,
+                    held,
+                    "the header's duration is over the limit, but the file cannot hold it"
+                ),
             }
         }
         let max_frames = (MAX_DURATION_SECS * f64::from(info.sample_rate)).ceil() as u64;
@@ -179,6 +260,7 @@ impl AudioStream {
             max_frames,
             stats: DecodeStats::default(),
             done: false,
+            truncation: None,
         })
     }
 
@@ -231,9 +313,20 @@ impl AudioStream {
         self.stats
     }
 
-    /// End-of-stream checks: no samples at all, or mostly failed packets.
-    fn check_end(&self) -> Result<(), AudioError> {
-        let s = &self.stats;
+    /// Set once the stream has ended (`next_block` returned `Ok(None)`) if
+    /// the headers stated a duration and far less decoded. hark has
+    /// already logged it as a warning; callers may report it further.
+    pub fn truncation(&self) -> Option<Truncation> {
+        self.truncation
+    }
+
+    /// End-of-stream checks, run by `next_block` when the stream ends:
+    /// mostly failed packets are [`AudioError::Corrupt`]; no samples, or
+    /// under [`MIN_DURATION_SECS`] of them, are [`AudioError::Empty`] or
+    /// [`AudioError::TooShort`], whatever the headers claim; far fewer
+    /// samples than the headers state is a warning ([`Truncation`]).
+    fn check_end(&mut self) -> Result<(), AudioError> {
+        let s = self.stats;
         tracing::debug!(input = %self.name, ?s, "end of stream");
         let total = s.packets_decoded + s.packets_skipped;
         if s.packets_skipped > 0
@@ -250,6 +343,24 @@ impl AudioStream {
                 name: self.name.clone(),
             });
         }
+        let decoded = s.samples_out as f64 / f64::from(self.info.sample_rate.max(1));
+        if decoded < MIN_DURATION_SECS {
+            return Err(AudioError::TooShort {
+                name: self.name.clone(),
+                secs: decoded,
+                declared: self.info.duration.filter(|d| *d > decoded),
+            });
+        }
+        self.truncation = match self.info.duration {
+            Some(declared) => Truncation::detect(declared, decoded),
+            None => self.cut_short().then_some(Truncation {
+                declared_secs: None,
+                decoded_secs: decoded,
+            }),
+        };
+        if let Some(t) = self.truncation {
+            tracing::warn!("{}: {t}", self.name);
+        }
         if s.packets_skipped > 0 {
             tracing::warn!(
                 input = %self.name,
@@ -260,6 +371,40 @@ impl AudioStream {
         }
         Ok(())
     }
+}
+
+impl AudioStream {
+    /// True when the decoder met the end of the file inside a packet.
+    fn cut_short(&self) -> bool {
+        match &self.inner {
+            Inner::Symphonia(d) => d.cut_short(),
+            Inner::Ffmpeg(_) => false,
+        }
+    }
+}
+
+/// Checks a source sample rate and channel count (either may be unknown
+/// yet) against [`MIN_RATE`]..=[`MAX_RATE`] and 1..=[`MAX_CHANNELS`].
+pub(crate) fn check_params(
+    name: &str,
+    rate: Option<u32>,
+    channels: Option<usize>,
+) -> Result<(), AudioError> {
+    let bad = |detail: String| {
+        Err(AudioError::BadParams {
+            name: name.to_owned(),
+            detail,
+        })
+    };
+    if let Some(rate) = rate.filter(|r| !(MIN_RATE..=MAX_RATE).contains(r)) {
+        return bad(format!(
+            "sample rate {rate} Hz is outside {MIN_RATE}..{MAX_RATE} Hz"
+        ));
+    }
+    if let Some(n) = channels.filter(|n| !(1..=MAX_CHANNELS).contains(n)) {
+        return bad(format!("{n} channels (hark takes 1 to {MAX_CHANNELS})"));
+    }
+    Ok(())
 }
 
 /// True when the ffmpeg fallback is usable: `HARK_FFMPEG` is not `none`
@@ -293,4 +438,51 @@ pub fn decode_file(path: &Path, mix: Mix) -> Result<(AudioInfo, Vec<Vec<f32>>), 
     }
     append(&mut out, resampler.finish()?);
     Ok((info, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_outside_the_limits_are_refused() {
+        let msg = |rate, channels| match check_params("x.wav", rate, channels) {
+            Ok(()) => String::new(),
+            Err(e) => e.to_string(),
+        };
+        assert_eq!(msg(Some(16_000), Some(2)), "");
+        assert_eq!(msg(None, None), "");
+        assert_eq!(
+            msg(None, Some(65)),
+            "x.wav: unusable audio parameters: 65 channels (hark takes 1 to 64)"
+        );
+        assert_eq!(
+            msg(Some(16_000), Some(65_535)),
+            "x.wav: unusable audio parameters: 65535 channels (hark takes 1 to 64)"
+        );
+        assert_eq!(
+            msg(Some(0), Some(1)),
+            "x.wav: unusable audio parameters: sample rate 0 Hz is outside 2000..768000 Hz"
+        );
+    }
+
+    #[test]
+    fn truncation_needs_a_real_gap() {
+        assert_eq!(Truncation::detect(1.5, 1.49), None);
+        assert_eq!(Truncation::detect(1.0, 0.8), None); // 0.2 s: under the 0.25 s gap
+        assert_eq!(Truncation::detect(600.0, 590.0), None); // 98 %
+        let t = Truncation::detect(3.396, 0.34).map(|t| t.to_string());
+        assert_eq!(
+            t.as_deref(),
+            Some("input looks truncated: header says 3.4 s, decoded 0.3 s")
+        );
+        let cut = Truncation {
+            declared_secs: None,
+            decoded_secs: 12.0,
+        };
+        assert_eq!(
+            cut.to_string(),
+            "input looks truncated: it ends in the middle of a packet, decoded 12.0 s"
+        );
+    }
 }

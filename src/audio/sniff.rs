@@ -21,15 +21,40 @@ pub(crate) enum Kind {
     Fallback(&'static str),
 }
 
-/// Reads the head of `file`, classifies it, and rewinds to the start.
-pub(crate) fn sniff(file: &mut File) -> io::Result<Kind> {
+/// Reads the head of `file`, classifies it, and rewinds to the start. Also
+/// names the container its signature shows, if any ([`container`]).
+pub(crate) fn sniff(file: &mut File) -> io::Result<(Kind, Option<&'static str>)> {
     file.seek(SeekFrom::Start(0))?;
     let mut head = Vec::with_capacity(SNIFF_LEN);
     file.by_ref()
         .take(SNIFF_LEN as u64)
         .read_to_end(&mut head)?;
     file.seek(SeekFrom::Start(0))?;
-    Ok(classify(&head))
+    Ok((classify(&head), container(&head)))
+}
+
+/// The container a file's first bytes announce (for messages: a file that
+/// starts like an Ogg or MP4 file but cannot be probed is a cut or broken
+/// one, not "not audio"). MP3 and ADTS, found by sync words, are not named.
+pub(crate) fn container(head: &[u8]) -> Option<&'static str> {
+    let at = |i: usize, sig: &[u8]| head.get(i..i + sig.len()) == Some(sig);
+    if at(0, b"OggS") {
+        Some("an Ogg")
+    } else if at(0, &[0x1A, 0x45, 0xDF, 0xA3]) {
+        Some("a Matroska/WebM")
+    } else if at(4, b"ftyp") {
+        Some("an MP4")
+    } else if at(0, b"RIFF") && at(8, b"WAVE") {
+        Some("a WAV")
+    } else if at(0, b"fLaC") {
+        Some("a FLAC")
+    } else if at(0, b"FORM") && (at(8, b"AIFF") || at(8, b"AIFC")) {
+        Some("an AIFF")
+    } else if at(0, b"caff") {
+        Some("a CAF")
+    } else {
+        None
+    }
 }
 
 /// Classifies the leading bytes of a file.
@@ -112,6 +137,16 @@ mod tests {
         let mut gp = b"\0\0\0\x18ftyp3gp4\0\0\0\0".to_vec();
         gp.extend_from_slice(b"....moov....samr");
         assert!(matches!(classify(&gp), Kind::Fallback("AMR audio in 3GP")));
+    }
+
+    #[test]
+    fn names_containers_by_signature() {
+        assert_eq!(container(b"OggS\0\x02"), Some("an Ogg"));
+        assert_eq!(container(b"\0\0\0\x18ftypM4A "), Some("an MP4"));
+        assert_eq!(container(b"RIFF\0\0\0\0WAVEfmt "), Some("a WAV"));
+        assert_eq!(container(b"RIFF\0\0\0\0AVI "), None);
+        assert_eq!(container(b"\xff\xfb\x50\xc4"), None);
+        assert_eq!(container(b""), None);
     }
 
     #[test]

@@ -111,10 +111,7 @@ impl JobConfig {
     /// Reads and parses the config at `path`, rejecting unknown and
     /// unsupported fields.
     pub fn load(path: &Path) -> Result<JobConfig, JobConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| JobConfigError::Read {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        let text = parse::read(path)?;
         JobConfig::parse(&text).map_err(|e| e.at(path))
     }
 
@@ -297,6 +294,7 @@ fn check_labels(labels: &[String], diarization: Diarization) -> Vec<String> {
             diarization.as_str()
         ));
     }
+    let mut seen = std::collections::HashSet::new();
     for (i, l) in labels.iter().enumerate() {
         let ok = !l.is_empty()
             && l.chars()
@@ -306,12 +304,18 @@ fn check_labels(labels: &[String], diarization: Diarization) -> Vec<String> {
                 "{PATH}[{i}] {l:?} is not a valid label (letters, digits, '.' and '_' only)"
             ));
         }
-        if labels[..i].contains(l) {
+        if !seen.insert(l.as_str()) {
             out.push(format!("{PATH}[{i}] {l:?} repeats an earlier label"));
         }
     }
     out
 }
+
+/// At most this many `transcript_filtering_config.replacements` ...
+const MAX_REPLACEMENTS: usize = 1000;
+/// ... of which at most this many regular expressions (each is compiled,
+/// within [`crate::transcript::filter::MAX_REGEX_BYTES`]).
+const MAX_REGEX_REPLACEMENTS: usize = 100;
 
 fn filters(tc: Option<&schema::TranscriptionConfig>, language: &str) -> (Filters, Vec<String>) {
     let mut problems = Vec::new();
@@ -327,7 +331,22 @@ fn filters(tc: Option<&schema::TranscriptionConfig>, language: &str) -> (Filters
                 "{PATH}.remove_disfluencies is supported for English (\"en\") only, not {language:?}"
             ));
         }
-        for (i, r) in tf.replacements.iter().flatten().enumerate() {
+        let all = tf.replacements.as_deref().unwrap_or_default();
+        let regexes = all.iter().filter(|r| Replacement::is_regex_text(&r.from));
+        if all.len() > MAX_REPLACEMENTS {
+            problems.push(format!(
+                "{PATH}.replacements has {} entries; hark takes at most {MAX_REPLACEMENTS}",
+                all.len()
+            ));
+            return (f, problems);
+        }
+        if regexes.count() > MAX_REGEX_REPLACEMENTS {
+            problems.push(format!(
+                "{PATH}.replacements has more than {MAX_REGEX_REPLACEMENTS} regular expressions"
+            ));
+            return (f, problems);
+        }
+        for (i, r) in all.iter().enumerate() {
             match Replacement::new(&r.from, &r.to) {
                 Ok(rep) => f.replacements.push(rep),
                 Err(e) => problems.push(format!("{PATH}.replacements[{i}].from: {e}")),
@@ -471,7 +490,17 @@ fn percent_decode(s: &str) -> Result<String, String> {
     String::from_utf8(out).map_err(|_| "the decoded path is not UTF-8".into())
 }
 
+/// At most this many problems are reported (a hostile config can have a
+/// hundred thousand); the last one says how many more there were.
+const MAX_PROBLEMS: usize = 20;
+
 fn invalid(problems: Vec<String>) -> JobConfigError {
+    let mut problems: Vec<String> = problems.iter().map(|p| parse::escape_controls(p)).collect();
+    if problems.len() > MAX_PROBLEMS {
+        let more = problems.len() - (MAX_PROBLEMS - 1);
+        problems.truncate(MAX_PROBLEMS - 1);
+        problems.push(format!("and {more} more problems"));
+    }
     JobConfigError::Invalid {
         path: PathBuf::new(),
         problems,

@@ -2,13 +2,43 @@
 //! once with its path (`transcription_config.diarisation`), and any other
 //! error names the field it is at, with line and column.
 //!
+//! Reading is capped at [`MAX_BYTES`], so `--job-config /dev/zero` or a
+//! huge file is refused instead of filling memory.
+//!
 //! Imports: `job_config::{schema, JobConfigError}`.
 
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 use super::{invalid, JobConfig, JobConfigError};
+
+/// The largest job config read, in bytes (real ones are well under 10 KiB).
+pub const MAX_BYTES: u64 = 1024 * 1024;
+
+/// Reads the config text at `path`: at most [`MAX_BYTES`], UTF-8.
+pub(super) fn read(path: &Path) -> Result<String, JobConfigError> {
+    let fail = |reason: String| JobConfigError::Read {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| fail(e.to_string()))?;
+    if bytes.len() as u64 > MAX_BYTES {
+        return Err(fail(format!(
+            "larger than {MAX_BYTES} bytes; is it a job config?"
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        fail(format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
 
 /// Deserializes the typed config. All unknown fields are reported at once
 /// (each is removed and parsing retried); any other error is reported with
@@ -78,7 +108,22 @@ pub(super) fn parse_typed(text: &str) -> Result<JobConfig, JobConfigError> {
 fn strip_position(e: &serde_json::Error) -> String {
     let s = e.to_string();
     let suffix = format!(" at line {} column {}", e.line(), e.column());
-    s.strip_suffix(&suffix).unwrap_or(&s).to_string()
+    escape_controls(s.strip_suffix(&suffix).unwrap_or(&s))
+}
+
+/// `text` with control characters escaped (`\n`, `\u{1b}`): serde quotes
+/// a bad value as it was decoded, so `"type": "a\nb"` would otherwise put
+/// a line break (or a terminal escape) into hark's one-line error.
+pub(super) fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The byte index of serde_json's (line, column): column counts the bytes
@@ -222,5 +267,14 @@ mod tests {
         assert_eq!(at(r#"2}]"#), "a.b");
         assert_eq!(at(text), "");
         assert_eq!(path_at("]", 1), None);
+    }
+
+    #[test]
+    fn a_value_with_a_line_break_stays_on_one_line() {
+        // Found by the job_config fuzz target.
+        let e = parse_typed(r#"{"type": "tr\nscription"}"#).unwrap_err();
+        let msg = e.to_string();
+        assert!(!msg.contains('\n'), "{msg}");
+        assert!(msg.contains(r"unknown variant `tr\nscription`"), "{msg}");
     }
 }

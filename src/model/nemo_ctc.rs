@@ -94,6 +94,13 @@ impl NemoCtc {
             Some(_) => num("feat_dim")?,
             None => 80,
         };
+        // The filterbank is sized by it: a forged value must not allocate
+        // (or loop) in proportion. Real models use 64, 80 or 128.
+        if !(1..=512).contains(&feat_dim) {
+            return Err(ModelError::Invalid(format!(
+                "{origin}: ONNX metadata `feat_dim` = {feat_dim} is outside 1..=512"
+            )));
+        }
         let normalize = match get("normalize_type").as_deref().map(str::trim) {
             Some("per_feature") => Normalize::PerFeature,
             None | Some("") | Some("NA") | Some("None") => Normalize::None,

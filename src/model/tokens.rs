@@ -6,9 +6,14 @@
 //!
 //! Imports only `model::ModelError`.
 
+use std::io::Read;
 use std::path::Path;
 
 use super::ModelError;
+
+/// The largest `tokens.txt` read, in bytes: the largest real vocabularies
+/// (~250 k pieces) are a few MiB.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// SentencePiece's word-boundary marker.
 pub const WORD_START: char = '▁';
@@ -46,24 +51,42 @@ impl Tokens {
             return Err(ModelError::Invalid(format!("{origin}: no tokens")));
         }
         let max = pairs.iter().map(|(id, _)| *id).max().unwrap_or(0);
-        if max + 1 != pairs.len() {
+        // `max + 1` would overflow on an id of usize::MAX (found by fuzzing).
+        if max != pairs.len() - 1 {
             return Err(ModelError::Invalid(format!(
                 "{origin}: ids must be 0..{} without gaps, found max id {max} for {} tokens",
                 pairs.len() - 1,
                 pairs.len()
             )));
         }
-        let mut pieces = vec![String::new(); pairs.len()];
+        let mut pieces: Vec<Option<String>> = vec![None; pairs.len()];
         for (id, piece) in pairs {
-            pieces[id] = piece;
+            if let Some(first) = pieces[id].replace(piece) {
+                return Err(ModelError::Invalid(format!(
+                    "{origin}: id {id} is given twice (to {first:?} and {:?})",
+                    pieces[id].as_deref().unwrap_or_default()
+                )));
+            }
         }
+        let pieces = pieces.into_iter().map(Option::unwrap_or_default).collect();
         Ok(Tokens { pieces })
     }
 
     /// Reads and parses a `tokens.txt` file.
     pub fn load(path: &Path) -> Result<Tokens, ModelError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ModelError::Missing(format!("{}: {e}", path.display())))?;
+        let missing = |e: String| ModelError::Missing(format!("{}: {e}", path.display()));
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(|e| missing(e.to_string()))?;
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(ModelError::Invalid(format!(
+                "{}: larger than {MAX_FILE_BYTES} bytes; is it a tokens.txt?",
+                path.display()
+            )));
+        }
+        let text = String::from_utf8(bytes)
+            .map_err(|_| ModelError::Invalid(format!("{}: not UTF-8 text", path.display())))?;
         Tokens::parse(&text, &path.display().to_string())
     }
 
@@ -116,5 +139,28 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("tokens.txt: line 2"), "{e}");
+    }
+
+    #[test]
+    fn an_id_of_usize_max_is_an_error_not_an_overflow() {
+        let e = Tokens::parse("a 0\nb 18446744073709551615\n", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("found max id 18446744073709551615 for 2 tokens"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn rejects_a_repeated_id_that_hides_a_gap() {
+        // Three lines, max id 2: the count matched, so id 1 went missing.
+        let e = Tokens::parse("a 0\nb 0\n<blk> 2\n", "tokens.txt")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "invalid model: tokens.txt: id 0 is given twice (to \"a\" and \"b\")"
+        );
     }
 }

@@ -50,6 +50,11 @@ enum Pattern {
     Regex(Box<fancy_regex::Regex>),
 }
 
+/// The most one replacement's regular expression may compile to (and its
+/// lazy DFA grow to), in bytes: a job config cannot make hark spend seconds
+/// and gigabytes compiling `\w{300}` (the regex crate's default is 10 MiB).
+pub const MAX_REGEX_BYTES: usize = 1 << 20;
+
 /// One word replacement (`{"from": ..., "to": ...}`).
 #[derive(Clone, Debug)]
 pub struct Replacement {
@@ -67,8 +72,24 @@ impl Replacement {
             .filter(|_| from.len() >= 2);
         let from = match regex {
             Some(re) => {
-                let compiled = fancy_regex::Regex::new(re)
-                    .map_err(|e| format!("malformed regular expression {from:?}: {e}"))?;
+                let compiled = fancy_regex::RegexBuilder::new(re)
+                    .delegate_size_limit(MAX_REGEX_BYTES)
+                    .delegate_dfa_size_limit(MAX_REGEX_BYTES)
+                    .build()
+                    // fancy-regex's message hides why the NFA failed; its
+                    // Debug form names regex-automata's ExceededSizeLimit.
+                    .map_err(|e| match e.to_string() {
+                        _ if format!("{e:?}").contains("SizeLimit") => format!(
+                            "regular expression {from:?} is too complex (it compiles to over {} KiB)",
+                            MAX_REGEX_BYTES / 1024
+                        ),
+                        // The regex crate draws a caret under the pattern
+                        // over several lines: keep hark's message on one.
+                        m => format!(
+                            "malformed regular expression {from:?}: {}",
+                            m.split_whitespace().collect::<Vec<_>>().join(" ")
+                        ),
+                    })?;
                 return Ok(Replacement {
                     from: Pattern::Regex(Box::new(compiled)),
                     to: ecmascript_replacement(to),
@@ -80,6 +101,11 @@ impl Replacement {
             from,
             to: to.to_string(),
         })
+    }
+
+    /// Whether `from` names a regular expression (`/.../`).
+    pub fn is_regex_text(from: &str) -> bool {
+        from.len() >= 2 && from.starts_with('/') && from.ends_with('/')
     }
 
     fn is_regex(&self) -> bool {
