@@ -36,8 +36,11 @@ impl Vocab {
                 .split_once(' ')
                 .ok_or_else(|| bad("expected `base64 id`"))?;
             let id: usize = id.trim().parse().map_err(|_| bad("bad token id"))?;
-            let piece = base64::engine::general_purpose::STANDARD
-                .decode(b64)
+            // Padding is optional, and openai-whisper's multilingual table
+            // has one token written as a lone `=` (no bytes), which Python's
+            // lenient decoder reads as empty: do the same.
+            let piece = base64::engine::general_purpose::STANDARD_NO_PAD
+                .decode(b64.trim_end_matches('='))
                 .map_err(|_| bad("bad base64"))?;
             // Ids are dense ranks; refuse ones far past the lines read so a
             // hostile file cannot make us allocate by its numbers.
@@ -202,6 +205,8 @@ mod tests {
     fn parses_base64_lines() {
         let v = vocab(&[b"a", b" hello", b","]);
         assert_eq!(v.len(), 3);
+        // A lone `=` is a token with no bytes (openai-whisper's multilingual table).
+        assert_eq!(Vocab::parse("YQ== 0\n= 1\n", "t").unwrap().bytes(1), b"");
         assert_eq!(v.bytes(1), b" hello");
         assert_eq!(v.text(&[1, 2, 999]), " hello,");
         assert_eq!(v.find(b","), Some(2));
