@@ -59,6 +59,12 @@ pub struct Cli {
     #[arg(long, value_name = "DIR", env = "HARK_MODEL")]
     pub model: Option<PathBuf>,
 
+    /// A second model directory for the job config's `operating_point:
+    /// enhanced` (e.g. Whisper base beside tiny.en). Default:
+    /// /opt/hark/model-enhanced if present.
+    #[arg(long, value_name = "DIR", env = "HARK_ENHANCED_MODEL")]
+    pub enhanced_model: Option<PathBuf>,
+
     /// Beam width for models that search (Whisper); 1 is greedy decoding.
     /// CTC models always decode greedily.
     #[arg(long, value_name = "N", env = "HARK_BEAM_SIZE", default_value_t = 1,
@@ -79,7 +85,8 @@ pub struct Cli {
     #[arg(long, value_name = "PATH")]
     pub job_config: Option<PathBuf>,
 
-    /// Language code (overrides the job config's transcription_config.language).
+    /// Language code, or `auto` to identify it (overrides the job config's
+    /// transcription_config.language).
     #[arg(long, value_name = "CODE")]
     pub language: Option<String>,
 

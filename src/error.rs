@@ -36,6 +36,10 @@ pub enum Error {
     /// Writing the transcript failed (exit 6).
     #[error("output: {0}")]
     Output(String),
+    /// Language identification was not confident, or found an unexpected
+    /// language, and the job config said to reject it (exit 7).
+    #[error("language identification: {0}")]
+    LanguageRejected(String),
     /// Stopped by a signal (exit 130 or 143).
     #[error("{}", if *.0 == ExitCode::Terminated { "terminated by SIGTERM" } else { "interrupted by SIGINT" })]
     Signal(ExitCode),
@@ -57,6 +61,7 @@ impl Error {
             Error::Audio(_) => ExitCode::Input,
             Error::Model(_) => ExitCode::Model,
             Error::Output(_) => ExitCode::Output,
+            Error::LanguageRejected(_) => ExitCode::LanguageRejected,
             Error::Internal(_) => ExitCode::Internal,
             Error::Signal(code) => *code,
         }

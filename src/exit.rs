@@ -23,6 +23,10 @@ pub enum ExitCode {
     /// The transcript could not be written (stdout closed, disk full, an
     /// `--all-formats` file that could not be created or renamed).
     Output,
+    /// Language identification rejected the audio
+    /// (`low_confidence_action: reject`): no language was identified with
+    /// enough confidence, or it was not one of `expected_languages`.
+    LanguageRejected,
     /// Interrupted by SIGINT (Ctrl-C).
     Interrupted,
     /// Terminated by SIGTERM (e.g. `docker stop`, a Kubernetes eviction).
@@ -31,7 +35,7 @@ pub enum ExitCode {
 
 impl ExitCode {
     /// Every code, in table order.
-    pub const ALL: [ExitCode; 9] = [
+    pub const ALL: [ExitCode; 10] = [
         ExitCode::Success,
         ExitCode::Internal,
         ExitCode::Usage,
@@ -39,6 +43,7 @@ impl ExitCode {
         ExitCode::Input,
         ExitCode::Model,
         ExitCode::Output,
+        ExitCode::LanguageRejected,
         ExitCode::Interrupted,
         ExitCode::Terminated,
     ];
@@ -53,6 +58,7 @@ impl ExitCode {
             ExitCode::Input => 4,
             ExitCode::Model => 5,
             ExitCode::Output => 6,
+            ExitCode::LanguageRejected => 7,
             ExitCode::Interrupted => 130,
             ExitCode::Terminated => 143,
         }
@@ -72,6 +78,9 @@ impl ExitCode {
             ExitCode::Output => {
                 "output could not be written (stdout or an --all-formats file)"
             }
+            ExitCode::LanguageRejected => {
+                "language identification rejected the audio (low_confidence_action: reject)"
+            }
             ExitCode::Interrupted => "interrupted by SIGINT",
             ExitCode::Terminated => "terminated by SIGTERM",
         }
@@ -88,6 +97,7 @@ impl ExitCode {
                 ExitCode::Internal => 1,
                 ExitCode::Usage => 2,
                 ExitCode::Output => 3,
+                ExitCode::LanguageRejected => 4,
                 ExitCode::Model => 4,
                 ExitCode::Input => 5,
                 ExitCode::License => 6,

@@ -22,6 +22,7 @@ pub mod error;
 pub mod exit;
 pub mod input;
 pub mod job_config;
+pub mod language;
 pub mod license;
 pub mod logging;
 pub mod model;

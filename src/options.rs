@@ -24,6 +24,8 @@ pub struct Options {
     pub input: Option<PathBuf>,
     /// `--model` / `HARK_MODEL`, if given.
     pub model: Option<PathBuf>,
+    /// `--enhanced-model` / `HARK_ENHANCED_MODEL`, if given.
+    pub enhanced_model: Option<PathBuf>,
     /// `--vad-model` / `HARK_VAD_MODEL`, if given.
     pub vad_model: Option<PathBuf>,
     /// `--beam-size` / `HARK_BEAM_SIZE` (1: greedy).
@@ -145,6 +147,10 @@ impl Options {
         Ok(Options {
             input,
             model: cli.model.clone().filter(|p| !p.as_os_str().is_empty()),
+            enhanced_model: cli
+                .enhanced_model
+                .clone()
+                .filter(|p| !p.as_os_str().is_empty()),
             vad_model: cli.vad_model.clone().filter(|p| !p.as_os_str().is_empty()),
             beam_size: usize::from(cli.beam_size),
             license: cli.license.clone(),

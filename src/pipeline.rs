@@ -22,7 +22,7 @@ use crate::chunk::{
 use crate::error::Error;
 use crate::input::Input;
 use crate::model::silero_vad::{self, SileroSession, SileroVad};
-use crate::model::{self, Family, ModelError, Recognizer, Word, WordKind};
+use crate::model::{self, Family, ModelError, Recognition, Recognizer, Word, WordKind};
 use crate::profile::Stage;
 use crate::transcript::{Attach, Item, ItemKind};
 
@@ -43,6 +43,36 @@ pub struct Plan {
     pub language: Option<String>,
     /// Beam width (1: greedy).
     pub beam_size: usize,
+    /// Identify each chunk's language (`language: auto`).
+    pub detect: Option<model::Detect>,
+    /// Translate into English as well.
+    pub translate: bool,
+    /// Words to bias recognition towards (`additional_vocab`).
+    pub vocabulary: Vec<String>,
+}
+
+/// A chunk's identified language, at absolute times.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Identified {
+    /// First word's start, seconds.
+    pub start: f64,
+    /// Last word's end, seconds.
+    pub end: f64,
+    /// What the recognizer found.
+    pub detection: model::Detection,
+}
+
+/// A translated sentence at absolute times.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Translated {
+    /// Start, seconds.
+    pub start: f64,
+    /// End, seconds.
+    pub end: f64,
+    /// The English text.
+    pub text: String,
+    /// Channel label under channel diarization.
+    pub channel: Option<String>,
 }
 
 /// The recognised items and what was learnt about the audio.
@@ -56,6 +86,10 @@ pub struct Recognized {
     pub duration: f64,
     /// Number of chunks recognised.
     pub chunks: usize,
+    /// Per chunk with speech, its language (when identification was asked).
+    pub identified: Vec<Identified>,
+    /// The English translation (when asked), in time order.
+    pub translation: Vec<Translated>,
 }
 
 /// Where a chunk sits in its stream; kept after its samples are freed.
@@ -68,7 +102,7 @@ struct Span {
     own_end: u64,
 }
 
-type Output = Vec<(usize, Span, Vec<Word>)>;
+type Output = Vec<(usize, Span, Recognition)>;
 
 /// Opens the audio in `input`; fails fast on undecodable input.
 pub fn open_audio(input: Input) -> Result<AudioStream, Error> {
@@ -104,6 +138,9 @@ pub fn recognize(
             intra_threads: plan.intra_threads,
             language: plan.language.clone(),
             beam_size: plan.beam_size,
+            detect: plan.detect.clone(),
+            translate: plan.translate,
+            vocabulary: plan.vocabulary.clone(),
         };
         let outputs = pool.broadcast(|_| work(&rx, family, &settings, &abort));
         let produced = producer
@@ -119,11 +156,14 @@ pub fn recognize(
     }
     all.sort_by_key(|(seq, _, _)| *seq);
     let items = assemble(&all, plan);
+    let (identified, translation) = chunk_extras(&all, plan);
     Ok(Recognized {
         items,
         audio: info,
         duration: samples as f64 / f64::from(TARGET_RATE),
         chunks,
+        identified,
+        translation,
     })
 }
 
@@ -294,31 +334,89 @@ fn drain(rx: &Mutex<Receiver<(usize, Chunk)>>) {
     while let Ok(Ok(_)) = rx.lock().map(|r| r.recv()) {}
 }
 
+/// The times a chunk owns, in seconds: its own span, open at an edge where
+/// it does not overlap a neighbour (see [`assemble`]).
+fn owned(span: &Span) -> (f64, f64) {
+    let rate = f64::from(TARGET_RATE);
+    let a = if span.own_start <= span.start {
+        f64::NEG_INFINITY
+    } else {
+        span.own_start as f64 / rate
+    };
+    let b = if span.own_end >= span.end {
+        f64::INFINITY
+    } else {
+        span.own_end as f64 / rate
+    };
+    (a, b)
+}
+
+fn channel_label(plan: &Plan, stream: usize) -> Option<String> {
+    plan.per_channel.then(|| {
+        plan.channel_labels
+            .get(stream)
+            .cloned()
+            .unwrap_or_else(|| format!("channel_{}", stream + 1))
+    })
+}
+
+/// Per chunk: its identified language, and its translated sentences (the
+/// ones it owns; English words' own sentences when no translation was
+/// made), at absolute times.
+fn chunk_extras(outputs: &Output, plan: &Plan) -> (Vec<Identified>, Vec<Translated>) {
+    let rate = f64::from(TARGET_RATE);
+    let mut identified = Vec::new();
+    let mut translated: Vec<(usize, Translated)> = Vec::new();
+    for (_, span, rec) in outputs {
+        let offset = span.start as f64 / rate;
+        if let (Some(d), Some(first), Some(last)) =
+            (&rec.detection, rec.words.first(), rec.words.last())
+        {
+            identified.push(Identified {
+                start: offset + first.start,
+                end: offset + last.end,
+                detection: d.clone(),
+            });
+        }
+        if !plan.translate {
+            continue;
+        }
+        let sentences = match &rec.translation {
+            Some(t) => t.clone(),
+            None => model::words::sentences(&rec.words),
+        };
+        let (own_a, own_b) = owned(span);
+        for s in sentences {
+            let mid = offset + 0.5 * (s.start + s.end);
+            if mid >= own_a && mid < own_b {
+                translated.push((
+                    span.stream,
+                    Translated {
+                        start: offset + s.start,
+                        end: offset + s.end,
+                        text: s.text,
+                        channel: channel_label(plan, span.stream),
+                    },
+                ));
+            }
+        }
+    }
+    translated.sort_by(|a, b| a.1.start.total_cmp(&b.1.start).then(a.0.cmp(&b.0)));
+    (identified, translated.into_iter().map(|(_, t)| t).collect())
+}
+
 /// Turns per-chunk tokens into absolute, time-ordered items, keeping only the
 /// words each chunk owns (so overlapping cuts neither lose nor double words).
 fn assemble(outputs: &Output, plan: &Plan) -> Vec<Item> {
     let rate = f64::from(TARGET_RATE);
     let mut items = Vec::new();
-    for (_, span, words) in outputs {
+    for (_, span, rec) in outputs {
+        let words = &rec.words;
         let offset = span.start as f64 / rate;
         // A chunk owns its edges unless it overlaps a neighbour there: a word
         // a model places at the very end of its chunk is still its own.
-        let own_a = if span.own_start <= span.start {
-            f64::NEG_INFINITY
-        } else {
-            span.own_start as f64 / rate
-        };
-        let own_b = if span.own_end >= span.end {
-            f64::INFINITY
-        } else {
-            span.own_end as f64 / rate
-        };
-        let channel = plan.per_channel.then(|| {
-            plan.channel_labels
-                .get(span.stream)
-                .cloned()
-                .unwrap_or_else(|| format!("channel_{}", span.stream + 1))
-        });
+        let (own_a, own_b) = owned(span);
+        let channel = channel_label(plan, span.stream);
         // A punctuation mark goes with the word it attaches to, so it is kept
         // exactly when that word is.
         let mut keep_prev = false;
@@ -377,6 +475,7 @@ fn assemble(outputs: &Output, plan: &Plan) -> Vec<Item> {
                     speaker: "UU".to_string(),
                     is_eos,
                     attaches_to,
+                    language: rec.language.clone(),
                 },
             ));
         }

@@ -34,10 +34,40 @@ use serde_json::{json, Value};
 
 use crate::transcript::filter::{Filters, Replacement};
 use crate::transcript::subtitles::Layout;
-pub use schema::{Diarization, JobConfig};
+pub use schema::{Diarization, JobConfig, LowConfidenceAction, Model};
 
 /// The language used when neither `--language` nor the config gives one.
 pub const DEFAULT_LANGUAGE: &str = "en";
+
+/// The `language` value that asks hark to identify the language.
+pub const AUTO: &str = "auto";
+
+/// Language identification as asked (`language: "auto"` and
+/// `language_identification_config`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Identify {
+    /// `expected_languages`: the candidates; empty: any the model knows.
+    pub expected: Vec<String>,
+    /// `low_confidence_action` (default `allow`).
+    pub action: LowConfidenceAction,
+    /// `default_language`, for `use_default_language`.
+    pub default_language: Option<String>,
+}
+
+/// One `additional_vocab` entry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VocabEntry {
+    /// `content`: the word or phrase as it should be written.
+    pub content: String,
+    /// `sounds_like`: spellings the model may write instead.
+    pub sounds_like: Vec<String>,
+}
+
+/// At most this many `additional_vocab` entries (the Speechmatics custom
+/// dictionary limit).
+pub const MAX_VOCAB: usize = 1000;
+/// At most this many characters in one `content` or `sounds_like`.
+pub const MAX_VOCAB_CHARS: usize = 100;
 
 /// Why a job config cannot be used. Every variant is a usage error (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -137,11 +167,6 @@ impl JobConfig {
         field(self.fetch_text.is_some(), "fetch_text");
         field(self.notification_config.is_some(), "notification_config");
         field(self.tracking.is_some(), "tracking");
-        field(self.translation_config.is_some(), "translation_config");
-        field(
-            self.language_identification_config.is_some(),
-            "language_identification_config",
-        );
         field(self.summarization_config.is_some(), "summarization_config");
         field(
             self.sentiment_analysis_config.is_some(),
@@ -160,13 +185,11 @@ impl JobConfig {
             let p = |f: &str| format!("transcription_config.{f}");
             field(tc.domain.is_some(), &p("domain"));
             field(tc.output_locale.is_some(), &p("output_locale"));
-            // `model` / `operating_point` standard | enhanced are accepted:
-            // hark has one model per run, the one installed or given with
-            // --model, and echoes the value the user asked for.
+            // `model` / `operating_point` standard | enhanced pick between
+            // installed models (see `app`); melia-1 is not one of them.
             let named = |m: Option<schema::Model>| matches!(m, Some(schema::Model::Melia1));
             field(named(tc.model), &p("model"));
             field(named(tc.operating_point), &p("operating_point"));
-            field(tc.additional_vocab.is_some(), &p("additional_vocab"));
             field(tc.enable_entities.is_some(), &p("enable_entities"));
             field(tc.max_delay_mode.is_some(), &p("max_delay_mode"));
             field(
@@ -199,8 +222,17 @@ impl JobConfig {
 pub struct Effective {
     /// The config file read, if any.
     pub source: Option<PathBuf>,
-    /// Language code: `--language`, else the config's, else `en`.
+    /// Language code: `--language`, else the config's, else `en`; `auto`
+    /// asks for identification ([`Effective::identify`]).
     pub language: String,
+    /// Language identification, when `language` is `auto`.
+    pub identify: Option<Identify>,
+    /// `translation_config.target_languages` (only `en` is accepted).
+    pub translate_to: Vec<String>,
+    /// `transcription_config.additional_vocab`.
+    pub vocabulary: Vec<VocabEntry>,
+    /// `operating_point` / `model` (`standard` or `enhanced`), if given.
+    pub operating_point: Option<Model>,
     /// `none` or `channel`.
     pub diarization: Diarization,
     /// Labels for channel diarization, as given (may be fewer than channels).
@@ -242,6 +274,10 @@ impl Effective {
             .and_then(|t| t.channel_diarization_labels.clone())
             .unwrap_or_default();
         problems.extend(check_labels(&labels, diarization));
+        let identify = identify(config, &language, &mut problems);
+        let translate_to = translation(config, &mut problems);
+        let vocabulary = vocabulary(tc, &mut problems);
+        let operating_point = tc.and_then(|t| t.model.or(t.operating_point));
         let (filters, filter_problems) = filters(tc, &language);
         problems.extend(filter_problems);
         let (srt, srt_problems) = layout(config.and_then(|c| c.output_config.as_ref()));
@@ -270,6 +306,10 @@ impl Effective {
         Ok(Effective {
             source: source.map(Path::to_path_buf),
             language,
+            identify,
+            translate_to,
+            vocabulary,
+            operating_point,
             diarization,
             channel_labels: labels,
             srt,
@@ -307,6 +347,122 @@ fn check_labels(labels: &[String], diarization: Diarization) -> Vec<String> {
         if !seen.insert(l.as_str()) {
             out.push(format!("{PATH}[{i}] {l:?} repeats an earlier label"));
         }
+    }
+    out
+}
+
+/// `language_identification_config`, which goes with `language: "auto"`.
+fn identify(
+    config: Option<&JobConfig>,
+    language: &str,
+    problems: &mut Vec<String>,
+) -> Option<Identify> {
+    const PATH: &str = "language_identification_config";
+    let lid = config.and_then(|c| c.language_identification_config.as_ref());
+    if language != AUTO {
+        if lid.is_some() {
+            problems.push(format!(
+                "{PATH} is given but transcription_config.language is {language:?}: set \"language\": \"auto\""
+            ));
+        }
+        return None;
+    }
+    let expected = lid
+        .and_then(|l| l.expected_languages.clone())
+        .unwrap_or_default();
+    for (i, e) in expected.iter().enumerate() {
+        if e.trim().is_empty() || e == AUTO {
+            problems.push(format!(
+                "{PATH}.expected_languages[{i}] {e:?} is not a language code"
+            ));
+        }
+    }
+    let action = lid
+        .and_then(|l| l.low_confidence_action)
+        .unwrap_or(LowConfidenceAction::Allow);
+    let default_language = lid.and_then(|l| l.default_language.clone());
+    match (&default_language, action) {
+        (None, LowConfidenceAction::UseDefaultLanguage) => problems.push(format!(
+            "{PATH}.low_confidence_action \"use_default_language\" needs {PATH}.default_language"
+        )),
+        (Some(d), _) if d.trim().is_empty() || d == AUTO => {
+            problems.push(format!(
+                "{PATH}.default_language {d:?} is not a language code"
+            ));
+        }
+        _ => {}
+    }
+    Some(Identify {
+        expected,
+        action,
+        default_language,
+    })
+}
+
+/// `translation_config.target_languages`: Whisper translates into English only.
+fn translation(config: Option<&JobConfig>, problems: &mut Vec<String>) -> Vec<String> {
+    const PATH: &str = "translation_config.target_languages";
+    let Some(t) = config.and_then(|c| c.translation_config.as_ref()) else {
+        return Vec::new();
+    };
+    if t.target_languages.is_empty() {
+        problems.push(format!("{PATH} is empty"));
+    }
+    if t.target_languages.len() > 5 {
+        problems.push(format!(
+            "{PATH} has {} languages; at most 5",
+            t.target_languages.len()
+        ));
+    }
+    let others: Vec<&String> = t.target_languages.iter().filter(|l| *l != "en").collect();
+    if !others.is_empty() {
+        let list: Vec<String> = others.iter().map(|l| format!("{l:?}")).collect();
+        problems.push(format!(
+            "{PATH}: hark translates into English (\"en\") only (Whisper's translate task), not {}",
+            list.join(", ")
+        ));
+    }
+    let mut out = t.target_languages.clone();
+    out.dedup();
+    out
+}
+
+/// `additional_vocab`, checked against the limits.
+fn vocabulary(
+    tc: Option<&schema::TranscriptionConfig>,
+    problems: &mut Vec<String>,
+) -> Vec<VocabEntry> {
+    const PATH: &str = "transcription_config.additional_vocab";
+    let Some(list) = tc.and_then(|t| t.additional_vocab.as_ref()) else {
+        return Vec::new();
+    };
+    if list.len() > MAX_VOCAB {
+        problems.push(format!(
+            "{PATH} has {} entries; hark takes at most {MAX_VOCAB}",
+            list.len()
+        ));
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(list.len());
+    for (i, v) in list.iter().enumerate() {
+        let check = |text: &str, what: String, problems: &mut Vec<String>| {
+            if text.trim().is_empty() {
+                problems.push(format!("{what} is empty"));
+            } else if text.chars().count() > MAX_VOCAB_CHARS {
+                problems.push(format!(
+                    "{what} is longer than {MAX_VOCAB_CHARS} characters"
+                ));
+            }
+        };
+        check(&v.content, format!("{PATH}[{i}].content"), problems);
+        let sounds = v.sounds_like.clone().unwrap_or_default();
+        for (j, s) in sounds.iter().enumerate() {
+            check(s, format!("{PATH}[{i}].sounds_like[{j}]"), problems);
+        }
+        out.push(VocabEntry {
+            content: v.content.trim().to_string(),
+            sounds_like: sounds.iter().map(|s| s.trim().to_string()).collect(),
+        });
     }
     out
 }
@@ -436,6 +592,16 @@ fn echo(
         .and_then(|p| p.permitted_marks.as_ref())
     {
         v["punctuation_overrides"] = json!({ "permitted_marks": marks });
+    }
+    if let Some(vocab) = tc.and_then(|t| t.additional_vocab.as_ref()) {
+        let list: Vec<Value> = vocab
+            .iter()
+            .map(|e| match &e.sounds_like {
+                Some(s) => json!({"content": e.content, "sounds_like": s}),
+                None => json!({"content": e.content}),
+            })
+            .collect();
+        v["additional_vocab"] = Value::Array(list);
     }
     v
 }

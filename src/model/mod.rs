@@ -113,13 +113,82 @@ pub struct ModelInfo {
     pub languages: Vec<String>,
     /// How to chunk audio for this model.
     pub chunking: ChunkLimits,
+    /// What the model can do beyond transcribing in a given language.
+    pub can: Capabilities,
+}
+
+/// Optional abilities of a model family; a request for one the loaded model
+/// lacks is refused before any audio is read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Identifies the spoken language itself ([`Settings::detect`]).
+    pub detect_language: bool,
+    /// Translates into English ([`Settings::translate`]).
+    pub translate: bool,
+    /// Can be biased towards given words ([`Settings::vocabulary`]).
+    pub vocabulary: bool,
+}
+
+/// How a recognizer picks the language of a chunk it identifies itself.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Detect {
+    /// The languages to choose from (codes); empty: any the model knows.
+    pub candidates: Vec<String>,
+    /// Below this probability the top candidate is "low confidence".
+    pub min_confidence: f32,
+    /// The language to use for a low-confidence chunk (`None`: the top one).
+    pub fallback: Option<String>,
+}
+
+/// A chunk's identified language: every candidate's probability.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Detection {
+    /// `(code, probability)` over the candidates, most likely first
+    /// (probabilities sum to 1 over the candidates).
+    pub alternatives: Vec<(String, f32)>,
+    /// The most likely language over all the model knows, with its
+    /// probability, when candidates were restricted (to tell an
+    /// unexpected language).
+    pub unrestricted: Option<(String, f32)>,
+    /// The language the chunk was transcribed in.
+    pub chosen: String,
+    /// The top candidate was below [`Detect::min_confidence`].
+    pub low_confidence: bool,
+}
+
+/// A sentence of a translation, times relative to its chunk.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sentence {
+    /// Start time in seconds.
+    pub start: f64,
+    /// End time in seconds.
+    pub end: f64,
+    /// The translated text.
+    pub text: String,
+}
+
+/// What a recognizer made of one chunk.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Recognition {
+    /// Words and punctuation, in time order.
+    pub words: Vec<Word>,
+    /// The language the words are in, when the recognizer chose it
+    /// (identification) or was told; `None`: the job's language.
+    pub language: Option<String>,
+    /// The language identification, when [`Settings::detect`] asked for it
+    /// and the chunk held speech.
+    pub detection: Option<Detection>,
+    /// The English translation, when [`Settings::translate`] asked for it
+    /// and the words are not already English (`None`: not made; the
+    /// pipeline then takes English words' own sentences).
+    pub translation: Option<Vec<Sentence>>,
 }
 
 /// Turns 16 kHz mono samples into words and punctuation. One per worker thread.
 pub trait Recognizer: Send {
     /// Recognises one chunk; times in the result are relative to its start,
     /// in time order, punctuation marks as their own items.
-    fn recognize(&mut self, samples: &[f32]) -> Result<Vec<Word>, ModelError>;
+    fn recognize(&mut self, samples: &[f32]) -> Result<Recognition, ModelError>;
 }
 
 /// How a worker's recognizer should run: the same for every family; a
@@ -133,6 +202,14 @@ pub struct Settings {
     pub language: Option<String>,
     /// Beam width for families that search (Whisper); 1 or 0: greedy.
     pub beam_size: usize,
+    /// Identify each chunk's language instead of using [`Settings::language`]
+    /// (needs [`Capabilities::detect_language`]).
+    pub detect: Option<Detect>,
+    /// Also translate into English (needs [`Capabilities::translate`]).
+    pub translate: bool,
+    /// Words and phrases to bias recognition towards, in order of
+    /// importance (needs [`Capabilities::vocabulary`]); empty: none.
+    pub vocabulary: Vec<String>,
 }
 
 /// A loaded model family: metadata plus a factory for recognizers.
@@ -196,6 +273,9 @@ pub fn load(dir: &Path) -> Result<Box<dyn Family>, ModelError> {
 
 /// Where an installed default model lives (the container puts one here).
 pub const INSTALLED_DIR: &str = "/opt/hark/model";
+
+/// Where an installed second model for `operating_point: enhanced` lives.
+pub const INSTALLED_ENHANCED_DIR: &str = "/opt/hark/model-enhanced";
 
 /// Loads the model in `dir`, or the default: [`INSTALLED_DIR`] when it
 /// exists, else the built-in digits model.

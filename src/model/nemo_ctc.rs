@@ -18,7 +18,10 @@ use ort::value::Tensor;
 use super::features::{self, Fbank, Normalize};
 use super::runtime::{self, Source};
 use super::tokens::Tokens;
-use super::{ctc, words, ChunkLimits, Family, ModelError, ModelInfo, Recognizer, Settings, Word};
+use super::{
+    ctc, words, Capabilities, ChunkLimits, Family, ModelError, ModelInfo, Recognition, Recognizer,
+    Settings,
+};
 use crate::profile::Stage;
 
 /// A loaded NeMo CTC model: its graph, symbol table and metadata.
@@ -154,6 +157,8 @@ impl NemoCtc {
                     target_secs: 20.0,
                     max_secs: 30.0,
                 },
+                // Greedy CTC: one language, no search to bias, no translation.
+                can: Capabilities::default(),
             },
             source,
             tokens: Arc::new(tokens),
@@ -215,12 +220,12 @@ struct NemoCtcRecognizer {
 }
 
 impl Recognizer for NemoCtcRecognizer {
-    fn recognize(&mut self, samples: &[f32]) -> Result<Vec<Word>, ModelError> {
+    fn recognize(&mut self, samples: &[f32]) -> Result<Recognition, ModelError> {
         let bins = self.fbank.num_bins();
         let mut feats = Stage::Features.time(|| self.fbank.compute(samples));
         let frames = feats.len() / bins;
         if frames == 0 {
-            return Ok(Vec::new());
+            return Ok(Recognition::default());
         }
         // Frame energy in dB (mean log-mel), for word boundaries.
         let energy: Vec<f32> = feats
@@ -268,6 +273,9 @@ impl Recognizer for NemoCtcRecognizer {
         let frame_secs = features::FRAME_SHIFT as f64 / f64::from(features::SAMPLE_RATE);
         ctc::widen_to_speech(&mut tokens, &energy, frame_secs);
         Stage::Inference.add(started.elapsed().as_nanos() as u64);
-        Ok(words::split_punctuation(words::from_pieces(&tokens)))
+        Ok(Recognition {
+            words: words::split_punctuation(words::from_pieces(&tokens)),
+            ..Recognition::default()
+        })
     }
 }

@@ -8,7 +8,7 @@
 //!
 //! Imports only `model::{TimedToken, Word, WordKind, Attach, tokens}`.
 
-use super::{tokens, Attach, TimedToken, Word, WordKind};
+use super::{tokens, Attach, Sentence, TimedToken, Word, WordKind};
 
 /// Joins SentencePiece tokens into words (a `▁` starts a new word).
 pub fn from_pieces(tokens: &[TimedToken]) -> Vec<Word> {
@@ -145,6 +145,46 @@ pub fn split_punctuation(words: Vec<Word>) -> Vec<Word> {
     out
 }
 
+/// Words and punctuation (as [`split_punctuation`] gives them) joined into
+/// sentences, each ending at a sentence-ending mark: text spaced as written,
+/// times from its first to its last item.
+pub fn sentences(words: &[Word]) -> Vec<Sentence> {
+    let mut out = Vec::new();
+    let mut cur: Option<Sentence> = None;
+    let mut glue_next = false;
+    for w in words {
+        let s = cur.get_or_insert_with(|| Sentence {
+            start: w.start,
+            end: w.end,
+            text: String::new(),
+        });
+        let (space, eos) = match w.kind {
+            WordKind::Word => (!glue_next, false),
+            WordKind::Punctuation { attaches, eos } => (
+                matches!(attaches, Attach::Next | Attach::None) && !glue_next,
+                eos,
+            ),
+        };
+        if space && !s.text.is_empty() {
+            s.text.push(' ');
+        }
+        s.text.push_str(&w.text);
+        s.end = s.end.max(w.end);
+        glue_next = matches!(
+            w.kind,
+            WordKind::Punctuation {
+                attaches: Attach::Next | Attach::Both,
+                ..
+            }
+        );
+        if eos {
+            out.extend(cur.take());
+        }
+    }
+    out.extend(cur);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +210,30 @@ mod tests {
 
     fn texts(w: &[Word]) -> Vec<&str> {
         w.iter().map(|w| w.text.as_str()).collect()
+    }
+
+    #[test]
+    fn sentences_end_at_marks() {
+        let w = split_punctuation(vec![
+            word("Hello,", 0.0, 0.5),
+            word("world.", 0.6, 1.0),
+            word("\"Yes\"", 1.2, 1.5),
+            word("well-known?", 1.6, 2.0),
+            word("no", 2.1, 2.3),
+        ]);
+        let s = sentences(&w);
+        let t: Vec<(&str, f64, f64)> = s
+            .iter()
+            .map(|s| (s.text.as_str(), s.start, s.end))
+            .collect();
+        assert_eq!(
+            t,
+            [
+                ("Hello, world.", 0.0, 1.0),
+                ("\"Yes\" well-known?", 1.2, 2.0),
+                ("no", 2.1, 2.3)
+            ]
+        );
     }
 
     #[test]

@@ -35,12 +35,17 @@ pub struct Filters {
     pub remove_disfluencies: bool,
     /// Punctuation marks to keep; `None` keeps all.
     pub permitted_marks: Option<Vec<String>>,
+    /// `additional_vocab` entries with `sounds_like`: (content, spellings).
+    pub vocabulary: Vec<(String, Vec<String>)>,
 }
 
 impl Filters {
     /// Whether applying these filters can change anything.
     pub fn is_empty(&self) -> bool {
-        self.replacements.is_empty() && !self.remove_disfluencies && self.permitted_marks.is_none()
+        self.replacements.is_empty()
+            && !self.remove_disfluencies
+            && self.permitted_marks.is_none()
+            && self.vocabulary.is_empty()
     }
 }
 
@@ -176,6 +181,7 @@ pub fn apply(items: Vec<Item>, filters: &Filters, language: &str) -> Vec<Item> {
     } else {
         items
     };
+    let items = sounds_like(items, &filters.vocabulary);
     let items = replace(items, &filters.replacements);
     match &filters.permitted_marks {
         Some(marks) if !marks.iter().any(|m| m == "all") => items
@@ -184,6 +190,69 @@ pub fn apply(items: Vec<Item>, filters: &Filters, language: &str) -> Vec<Item> {
             .collect(),
         _ => items,
     }
+}
+
+/// `additional_vocab`'s `sounds_like`: a run of words that spells one of an
+/// entry's `sounds_like` (case and punctuation aside) becomes the entry's
+/// `content`, one item spanning the run; longer spellings are tried first.
+fn sounds_like(items: Vec<Item>, vocabulary: &[(String, Vec<String>)]) -> Vec<Item> {
+    if vocabulary.is_empty() {
+        return items;
+    }
+    let norm = |s: &str| -> String {
+        s.chars()
+            .filter(|c| c.is_alphanumeric() || *c == '\'')
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    // (spelling as normalized words, content), longest first.
+    let mut rules: Vec<(Vec<String>, &str)> = vocabulary
+        .iter()
+        .flat_map(|(content, sounds)| {
+            sounds.iter().map(move |s| {
+                let words: Vec<String> = s
+                    .split_whitespace()
+                    .map(norm)
+                    .filter(|w| !w.is_empty())
+                    .collect();
+                (words, content.as_str())
+            })
+        })
+        .filter(|(w, _)| !w.is_empty())
+        .collect();
+    rules.sort_by_key(|r| std::cmp::Reverse(r.0.len()));
+    let mut out: Vec<Item> = Vec::with_capacity(items.len());
+    let mut i = 0;
+    'outer: while i < items.len() {
+        if items[i].kind == ItemKind::Word {
+            for (spelling, content) in &rules {
+                // The next words (punctuation between them ends the run).
+                let run = items[i..]
+                    .iter()
+                    .take(spelling.len())
+                    .take_while(|x| x.kind == ItemKind::Word);
+                let words: Vec<String> = run.map(|x| norm(&x.content)).collect();
+                if words == *spelling {
+                    let last = &items[i + spelling.len() - 1];
+                    let confidence = items[i..i + spelling.len()]
+                        .iter()
+                        .map(|x| x.confidence)
+                        .fold(1.0, f64::min);
+                    out.push(Item {
+                        content: (*content).to_string(),
+                        end: last.end,
+                        confidence,
+                        ..items[i].clone()
+                    });
+                    i += spelling.len();
+                    continue 'outer;
+                }
+            }
+        }
+        out.push(items[i].clone());
+        i += 1;
+    }
+    out
 }
 
 /// Removes hesitation sounds with the punctuation that only they needed:
@@ -269,6 +338,7 @@ mod tests {
             speaker: "UU".into(),
             is_eos: false,
             attaches_to: crate::transcript::Attach::Previous,
+            language: None,
         }
     }
 
@@ -281,6 +351,40 @@ mod tests {
             is_eos: eos,
             ..word(s, t)
         }
+    }
+
+    #[test]
+    fn sounds_like_spellings_become_the_content() {
+        let items = vec![
+            word("call", 0.0),
+            word("Shiv", 1.0),
+            word("on", 2.0),
+            punct(",", 2.2, false),
+            word("nav", 3.0),
+            word("Kubernetes.", 4.0),
+        ];
+        let vocab = vec![
+            (
+                "Siobhan".to_string(),
+                vec!["shiv on".to_string(), "shiv".to_string()],
+            ),
+            ("Niamh".to_string(), vec!["nav".to_string()]),
+        ];
+        let out = sounds_like(items, &vocab);
+        let got: Vec<(&str, f64, f64)> = out
+            .iter()
+            .map(|i| (i.content.as_str(), i.start, i.end))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("call", 0.0, 0.2),
+                ("Siobhan", 1.0, 2.2),
+                (",", 2.2, 2.2),
+                ("Niamh", 3.0, 3.2),
+                ("Kubernetes.", 4.0, 4.2)
+            ]
+        );
     }
 
     fn text(items: &[Item]) -> String {

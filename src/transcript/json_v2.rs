@@ -7,7 +7,9 @@
 
 use serde::Serialize;
 
-use super::{round2, Item, ItemKind, Transcript};
+use serde_json::json;
+
+use super::{round2, Item, ItemKind, LanguageIdentification, Transcript, TranslationSentence};
 
 /// The json-v2 format version hark writes.
 pub const FORMAT: &str = "2.9";
@@ -18,6 +20,8 @@ struct Doc<'a> {
     job: Job<'a>,
     metadata: Metadata<'a>,
     results: Vec<Result<'a>>,
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    translations: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -35,6 +39,8 @@ struct Metadata<'a> {
     kind: &'static str,
     transcription_config: &'a serde_json::Value,
     language_pack_info: LanguagePackInfo<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language_identification: Option<serde_json::Value>,
     #[serde(flatten)]
     notes: serde_json::Map<String, serde_json::Value>,
 }
@@ -77,7 +83,7 @@ fn result<'a>(item: &'a Item, language: &'a str) -> Result<'a> {
         alternatives: [Alternative {
             confidence: round2(item.confidence),
             content: &item.content,
-            language,
+            language: item.language.as_deref().unwrap_or(language),
             speaker: &item.speaker,
         }],
         attaches_to: punct.then_some(item.attaches_to),
@@ -87,6 +93,46 @@ fn result<'a>(item: &'a Item, language: &'a str) -> Result<'a> {
         start_time: round2(item.start),
         kind: item.kind,
     }
+}
+
+fn identification(l: &LanguageIdentification) -> serde_json::Value {
+    let results: Vec<serde_json::Value> = l
+        .results
+        .iter()
+        .map(|r| {
+            let alts: Vec<serde_json::Value> = r
+                .alternatives
+                .iter()
+                .map(|a| json!({"confidence": round2(a.confidence), "language": a.language}))
+                .collect();
+            json!({
+                "alternatives": alts,
+                "end_time": round2(r.end),
+                "start_time": round2(r.start),
+            })
+        })
+        .collect();
+    let mut v = json!({ "results": results });
+    if let Some(e) = l.error {
+        v["error"] = json!(e);
+    }
+    if let Some(m) = &l.message {
+        v["message"] = json!(m);
+    }
+    v
+}
+
+fn sentence(s: &TranslationSentence) -> serde_json::Value {
+    let mut v = json!({
+        "content": s.content,
+        "end_time": round2(s.end),
+        "speaker": s.speaker,
+        "start_time": round2(s.start),
+    });
+    if let Some(c) = &s.channel {
+        v["channel"] = json!(c);
+    }
+    v
 }
 
 /// Renders `t` as pretty-printed json-v2 text with a trailing newline.
@@ -110,9 +156,18 @@ pub fn render(t: &Transcript) -> String {
                 word_delimiter: &t.language_pack.word_delimiter,
                 writing_direction: "left-to-right",
             },
+            language_identification: t.language_identification.as_ref().map(identification),
             notes: t.notes.iter().cloned().collect(),
         },
         results: t.items.iter().map(|i| result(i, &t.language)).collect(),
+        translations: t
+            .translations
+            .iter()
+            .map(|(lang, sentences)| {
+                let list: Vec<serde_json::Value> = sentences.iter().map(sentence).collect();
+                (lang.clone(), serde_json::Value::Array(list))
+            })
+            .collect(),
     };
     // Serialising plain structs of strings and finite numbers cannot fail.
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();

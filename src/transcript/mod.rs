@@ -58,6 +58,8 @@ pub struct Item {
     pub is_eos: bool,
     /// For punctuation: how it joins its neighbours (ignored for words).
     pub attaches_to: Attach,
+    /// The language it was transcribed in; `None`: the transcript's.
+    pub language: Option<String>,
 }
 
 /// Describes the job, as the Speechmatics `JobInfo` does.
@@ -82,6 +84,52 @@ pub struct LanguagePack {
     pub word_delimiter: String,
 }
 
+/// One alternative of a language identification result.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LanguageAlternative {
+    /// Language code.
+    pub language: String,
+    /// Probability 0..=1.
+    pub confidence: f64,
+}
+
+/// The identification of one stretch of speech.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LanguageResult {
+    /// Start, seconds.
+    pub start: f64,
+    /// End, seconds.
+    pub end: f64,
+    /// Most likely first.
+    pub alternatives: Vec<LanguageAlternative>,
+}
+
+/// `metadata.language_identification` (`LanguageIdentificationResult`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LanguageIdentification {
+    /// Per stretch of speech.
+    pub results: Vec<LanguageResult>,
+    /// `LOW_CONFIDENCE`, `UNEXPECTED_LANGUAGE` or `NO_SPEECH`.
+    pub error: Option<&'static str>,
+    /// What the error means here.
+    pub message: Option<String>,
+}
+
+/// A translated sentence (`TranslationSentence`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TranslationSentence {
+    /// Start, seconds.
+    pub start: f64,
+    /// End, seconds.
+    pub end: f64,
+    /// The translated text.
+    pub content: String,
+    /// Speaker label (`UU` when unknown).
+    pub speaker: String,
+    /// Channel label under channel diarization.
+    pub channel: Option<String>,
+}
+
 /// A complete transcript.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Transcript {
@@ -101,6 +149,10 @@ pub struct Transcript {
     pub items: Vec<Item>,
     /// Subtitle layout (`output_config.srt_overrides`).
     pub subtitles: subtitles::Layout,
+    /// The language identification, when one was asked for.
+    pub language_identification: Option<LanguageIdentification>,
+    /// Translations by target language code, in the order asked.
+    pub translations: Vec<(String, Vec<TranslationSentence>)>,
 }
 
 /// Rounds seconds (or a confidence) to two decimals, as Speechmatics does.

@@ -191,6 +191,7 @@ mod tests {
             speaker: "UU".into(),
             is_eos: kind == ItemKind::Punctuation && content == ".",
             attaches_to: crate::transcript::Attach::Previous,
+            language: None,
         }
     }
 
@@ -218,6 +219,8 @@ mod tests {
             notes: Vec::new(),
             items,
             subtitles: layout,
+            language_identification: None,
+            translations: Vec::new(),
         }
     }
 

@@ -29,10 +29,11 @@ use ort::session::Session;
 use ort::value::{DynValue, Tensor};
 
 use self::decode::{Decoded, Inference, Options, Step, Task};
-use self::tokenizer::{split_words, Specials, Vocab};
+use self::tokenizer::{split_words, Encoder, Specials, Vocab};
 use super::runtime::{self, Source};
 use super::{
-    words, ChunkLimits, Family, ModelError, ModelInfo, Recognizer, Settings, Word, WordKind,
+    words, Capabilities, ChunkLimits, Detect, Detection, Family, ModelError, ModelInfo,
+    Recognition, Recognizer, Sentence, Settings, Word, WordKind,
 };
 use crate::profile::Stage;
 
@@ -375,6 +376,11 @@ impl Whisper {
                     target_secs: 20.0,
                     max_secs: 29.0,
                 },
+                can: Capabilities {
+                    detect_language: meta.multilingual,
+                    translate: meta.multilingual,
+                    vocabulary: true,
+                },
             },
             n_mels: meta.n_mels,
             layout,
@@ -404,20 +410,54 @@ impl Family for Whisper {
 
     fn recognizer(&self, settings: &Settings) -> Result<Box<dyn Recognizer>, ModelError> {
         let meta = &self.meta;
-        let mut prompt = meta.sot_sequence.clone();
-        if meta.multilingual {
-            let lang = settings.language.as_deref().unwrap_or("en");
-            let token = meta.specials.language(lang).ok_or_else(|| {
-                ModelError::Invalid(format!(
+        let sp = &meta.specials;
+        let language = match (&settings.detect, meta.multilingual) {
+            (_, false) => None,
+            (Some(_), true) => None,
+            (None, true) => Some(settings.language.clone().unwrap_or_else(|| "en".into())),
+        };
+        if let Some(lang) = &language {
+            if sp.language(lang).is_none() {
+                return Err(ModelError::Invalid(format!(
                     "{}: no language token for {lang:?}",
                     self.info.origin
-                ))
-            })?;
-            // sot_sequence is [sot, language, task]: set the language.
-            if let Some(slot) = prompt.get_mut(meta.sot_index + 1) {
-                *slot = token;
+                )));
             }
         }
+        if settings.detect.is_some() && !meta.multilingual {
+            return Err(ModelError::Invalid(format!(
+                "{}: an English-only model cannot identify languages",
+                self.info.origin
+            )));
+        }
+        // Candidates for identification: the model's language tokens, kept
+        // to those asked for (in the model's order).
+        let detect = settings.detect.as_ref().map(|d| {
+            let tokens: Vec<(u32, String)> = sp
+                .languages
+                .iter()
+                .filter(|(_, c)| d.candidates.is_empty() || d.candidates.contains(c))
+                .cloned()
+                .collect();
+            (d.clone(), tokens)
+        });
+        // additional_vocab: a `<|startofprev|>` prompt before the
+        // transcript, as faster-whisper's `hotwords` (the last half-context
+        // of tokens at most).
+        let prefix = if settings.vocabulary.is_empty() {
+            Vec::new()
+        } else {
+            let encoder = Encoder::new(&self.vocab);
+            let text = format!(" {}", settings.vocabulary.join(", "));
+            let mut ids = encoder.encode(text.trim_end());
+            let room = (meta.n_text_ctx / 2).saturating_sub(1);
+            if ids.len() > room {
+                ids.truncate(room);
+            }
+            let mut p = vec![sp.sot_prev];
+            p.extend(ids);
+            p
+        };
         let reused = if settings.intra_threads <= 1 {
             self.probe.lock().ok().and_then(|mut p| p.take())
         } else {
@@ -451,7 +491,10 @@ impl Family for Whisper {
             vocab: Arc::clone(&self.vocab),
             mel: mel::WhisperMel::new(self.n_mels),
             layout: self.layout,
-            prompt,
+            language,
+            detect,
+            translate: settings.translate,
+            prefix,
             options,
         }))
     }
@@ -464,7 +507,14 @@ struct WhisperRecognizer {
     vocab: Arc<Vocab>,
     mel: mel::WhisperMel,
     layout: Layout,
-    prompt: Vec<u32>,
+    /// The language to transcribe in (multilingual models), unless detected.
+    language: Option<String>,
+    /// Identify each chunk's language: the settings and candidate tokens.
+    detect: Option<(Detect, Vec<(u32, String)>)>,
+    /// Also translate into English.
+    translate: bool,
+    /// Prompt tokens before `<|startoftranscript|>` (`additional_vocab`).
+    prefix: Vec<u32>,
     options: Options,
 }
 
@@ -735,32 +785,71 @@ pub fn resume_at(tokens: &[u32], sp: &Specials) -> Option<f64> {
 const MIN_WINDOW_SAMPLES: usize = 3_200;
 
 impl Recognizer for WhisperRecognizer {
-    fn recognize(&mut self, samples: &[f32]) -> Result<Vec<Word>, ModelError> {
-        let mut out: Vec<Word> = Vec::new();
+    fn recognize(&mut self, samples: &[f32]) -> Result<Recognition, ModelError> {
+        let mut rec = Recognition {
+            language: self.language.clone(),
+            ..Recognition::default()
+        };
+        let mut detection: Option<Detection> = None;
         let mut seek = 0usize;
         while samples.len() - seek >= MIN_WINDOW_SAMPLES.min(samples.len()) && seek < samples.len()
         {
             let window = &samples[seek..samples.len().min(seek + WINDOW_SAMPLES)];
             let offset = seek as f64 / 16_000.0;
-            let (words, resume) = self.window(window)?;
-            out.extend(words.into_iter().map(|mut w| {
+            // The chunk's language is identified once, from its first window.
+            let identify = self.detect.is_some() && detection.is_none() && seek == 0;
+            let out = self.window(window, identify, rec.language.as_deref())?;
+            if let Some(d) = out.detection {
+                rec.language = Some(d.chosen.clone());
+                detection = Some(d);
+            }
+            let shift = |mut w: Word| {
                 w.start += offset;
                 w.end += offset;
                 w
-            }));
-            let next = match resume {
+            };
+            rec.words.extend(out.words.into_iter().map(shift));
+            if let Some(t) = out.translation {
+                rec.translation
+                    .get_or_insert_with(Vec::new)
+                    .extend(t.into_iter().map(|mut s| {
+                        s.start += offset;
+                        s.end += offset;
+                        s
+                    }));
+            }
+            let next = match out.resume {
                 Some(t) => seek + ((t * 16_000.0) as usize).max(1),
                 None => seek + window.len(),
             };
             seek = next.min(samples.len());
         }
-        Ok(out)
+        // A chunk without speech has no language to report.
+        if !rec.words.is_empty() {
+            rec.detection = detection;
+        }
+        Ok(rec)
     }
 }
 
+/// What one window gave.
+struct WindowOut {
+    words: Vec<Word>,
+    /// Where to resume, seconds from the window's start (see [`resume_at`]).
+    resume: Option<f64>,
+    detection: Option<Detection>,
+    translation: Option<Vec<Sentence>>,
+}
+
 impl WhisperRecognizer {
-    /// Decodes one window of at most 30 s: its words, and where to resume.
-    fn window(&mut self, samples: &[f32]) -> Result<(Vec<Word>, Option<f64>), ModelError> {
+    /// Decodes one window of at most 30 s: its words, where to resume, and
+    /// (when asked) its language and English translation.
+    fn window(
+        &mut self,
+        samples: &[f32],
+        identify: bool,
+        language: Option<&str>,
+    ) -> Result<WindowOut, ModelError> {
         let duration = samples.len() as f64 / 16_000.0;
         let (cross_k, cross_v) = self.encode(samples)?;
         let meta = Arc::clone(&self.meta);
@@ -776,6 +865,16 @@ impl WhisperRecognizer {
             batch: 1,
             offset: 0,
         };
+        // Identification reuses the window's encoding: one decoder step.
+        let detection = match (&self.detect, identify) {
+            (Some((settings, candidates)), true) => {
+                let d = identify_language(&mut dec, &meta.specials, settings, candidates)?;
+                tracing::debug!(alternatives = ?d.alternatives, chosen = %d.chosen, "language identified");
+                Some(d)
+            }
+            _ => None,
+        };
+        let language = detection.as_ref().map_or(language, |d| Some(&d.chosen[..]));
         let task = Task {
             specials: &meta.specials,
             vocab: &vocab,
@@ -784,10 +883,14 @@ impl WhisperRecognizer {
         };
         // Seeded by the window itself, so sampling never depends on scheduling.
         let seed = samples.len() as u64 ^ u64::from(samples[samples.len() / 2].to_bits()) << 20;
-        let Some(decoded) =
-            task.decode_with_fallback(&mut dec, &self.prompt, meta.sot_index, seed)?
-        else {
-            return Ok((Vec::new(), None));
+        let (prompt, sot_index) = prompt_for(&self.prefix, &meta, language, false);
+        let Some(decoded) = task.decode_with_fallback(&mut dec, &prompt, sot_index, seed)? else {
+            return Ok(WindowOut {
+                words: Vec::new(),
+                resume: None,
+                detection,
+                translation: None,
+            });
         };
         tracing::debug!(
             tokens = ?decoded.tokens,
@@ -819,12 +922,157 @@ impl WhisperRecognizer {
                 att.truncate(decoded.tokens.len() + 1);
             }
         }
+        // Translation into English, from the same encoding; only sentences
+        // that start before the resume point are this window's.
+        let mut translation = None;
+        if self.translate && language.is_some_and(|l| l != "en") {
+            let (prompt, sot_index) = prompt_for(&self.prefix, &meta, language, true);
+            let mut sentences =
+                match task.decode_with_fallback(&mut dec, &prompt, sot_index, seed)? {
+                    Some(t) => segments(&t.tokens, &meta.specials, &vocab, duration),
+                    None => Vec::new(),
+                };
+            if let Some(r) = resume {
+                sentences.retain(|s| s.start < r);
+            }
+            translation = Some(sentences);
+        }
         let audio_frames = (samples.len() / 160 / 2).max(1);
         let started = std::time::Instant::now();
         let words = to_words(&decoded, &meta, &vocab, duration, audio_frames);
         Stage::Align.add(started.elapsed().as_nanos() as u64);
-        Ok((words, resume))
+        Ok(WindowOut {
+            words,
+            resume,
+            detection,
+            translation,
+        })
     }
+}
+
+/// The decoder prompt: `prefix` (`additional_vocab`), then the
+/// start-of-transcript sequence with the language and task set; and where
+/// `<|startoftranscript|>` sits in it.
+fn prompt_for(
+    prefix: &[u32],
+    meta: &Meta,
+    language: Option<&str>,
+    translate: bool,
+) -> (Vec<u32>, usize) {
+    let sp = &meta.specials;
+    let mut seq = meta.sot_sequence.clone();
+    if meta.multilingual {
+        // sot_sequence is [sot, language, task].
+        if let (Some(t), Some(slot)) = (
+            language.and_then(|l| sp.language(l)),
+            seq.get_mut(meta.sot_index + 1),
+        ) {
+            *slot = t;
+        }
+        if translate {
+            for t in &mut seq {
+                if *t == sp.transcribe {
+                    *t = sp.translate;
+                }
+            }
+        }
+    }
+    let mut prompt = prefix.to_vec();
+    let sot_index = prompt.len() + meta.sot_index;
+    prompt.extend(seq);
+    (prompt, sot_index)
+}
+
+/// Whisper's language identification (openai-whisper's `detect_language`):
+/// the logits after `<|startoftranscript|>` over the language tokens,
+/// softmaxed over the candidates.
+fn identify_language(
+    dec: &mut dyn Inference,
+    sp: &Specials,
+    settings: &Detect,
+    candidates: &[(u32, String)],
+) -> Result<Detection, ModelError> {
+    dec.reset()?;
+    let step = dec.step(&[sp.sot])?;
+    let softmax = |langs: &[(u32, String)]| -> Vec<(String, f32)> {
+        let logits: Vec<f32> = langs
+            .iter()
+            .map(|(t, _)| {
+                step.logits
+                    .get(*t as usize)
+                    .copied()
+                    .unwrap_or(f32::NEG_INFINITY)
+            })
+            .collect();
+        let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let exps: Vec<f32> = logits.iter().map(|l| (l - max).exp()).collect();
+        let sum: f32 = exps.iter().sum::<f32>().max(f32::MIN_POSITIVE);
+        let mut out: Vec<(String, f32)> = langs
+            .iter()
+            .zip(exps)
+            .map(|((_, c), e)| (c.clone(), e / sum))
+            .collect();
+        // Most likely first; ties in the model's order (a stable sort).
+        out.sort_by(|a, b| b.1.total_cmp(&a.1));
+        out
+    };
+    let alternatives = softmax(candidates);
+    let Some((top, p)) = alternatives.first().cloned() else {
+        return Err(ModelError::Inference(
+            "no candidate language to identify".into(),
+        ));
+    };
+    let unrestricted = (candidates.len() < sp.languages.len())
+        .then(|| softmax(&sp.languages).into_iter().next())
+        .flatten();
+    let low_confidence = p < settings.min_confidence;
+    let chosen = match (&settings.fallback, low_confidence) {
+        (Some(f), true) => f.clone(),
+        _ => top,
+    };
+    Ok(Detection {
+        alternatives,
+        unrestricted,
+        chosen,
+        low_confidence,
+    })
+}
+
+/// A translation's segments from its timestamp tokens: the text between
+/// each pair, as a sentence.
+fn segments(tokens: &[u32], sp: &Specials, vocab: &Vocab, duration: f64) -> Vec<Sentence> {
+    let mut out = Vec::new();
+    let mut text: Vec<u32> = Vec::new();
+    let mut start: Option<f64> = None;
+    let mut last = 0.0f64;
+    let mut close = |text: &mut Vec<u32>, a: f64, b: f64| {
+        let t = vocab.text(text).trim().to_string();
+        if !t.is_empty() {
+            out.push(Sentence {
+                start: a,
+                end: b.max(a),
+                text: t,
+            });
+        }
+        text.clear();
+    };
+    for &t in tokens {
+        if sp.is_timestamp(t) {
+            let time = sp.time(t).min(duration);
+            if text.is_empty() {
+                start = Some(time);
+            } else {
+                close(&mut text, start.take().unwrap_or(last), time);
+                last = time;
+            }
+        } else if sp.is_text(t) {
+            text.push(t);
+        }
+    }
+    if !text.is_empty() {
+        close(&mut text, start.unwrap_or(last), duration);
+    }
+    out
 }
 
 /// Turns a decoded window into words with times and confidences.

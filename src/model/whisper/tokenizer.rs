@@ -8,6 +8,7 @@
 //!
 //! Imports only `model::ModelError`.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use base64::Engine;
@@ -186,6 +187,128 @@ pub fn split_words(vocab: &Vocab, ids: &[u32]) -> Vec<(String, std::ops::Range<u
         .collect()
 }
 
+/// Text into token ids: byte-level BPE by rank (tiktoken's algorithm: the
+/// ids in `tokens.txt` are the merge ranks) after GPT-2's pre-tokenizer.
+/// Used for prompts (`additional_vocab`), never for decoding.
+pub struct Encoder {
+    ranks: HashMap<Vec<u8>, u32>,
+}
+
+impl Encoder {
+    /// Indexes `vocab` by bytes.
+    pub fn new(vocab: &Vocab) -> Encoder {
+        let mut ranks = HashMap::with_capacity(vocab.len());
+        for (id, b) in vocab.bytes.iter().enumerate() {
+            if let Ok(id) = u32::try_from(id) {
+                ranks.entry(b.clone()).or_insert(id);
+            }
+        }
+        Encoder { ranks }
+    }
+
+    /// The ids of `text`; bytes the vocabulary cannot spell are dropped
+    /// (never in Whisper's, which has every single byte).
+    pub fn encode(&self, text: &str) -> Vec<u32> {
+        pretokenize(text)
+            .into_iter()
+            .flat_map(|piece| self.bpe(piece.as_bytes()))
+            .collect()
+    }
+
+    fn bpe(&self, piece: &[u8]) -> Vec<u32> {
+        if let Some(&id) = self.ranks.get(piece) {
+            return vec![id];
+        }
+        // Parts as byte ranges; merge the adjacent pair of lowest rank
+        // until no pair is a token.
+        let mut parts: Vec<(usize, usize)> = (0..piece.len()).map(|i| (i, i + 1)).collect();
+        loop {
+            let best = (0..parts.len().saturating_sub(1))
+                .filter_map(|i| {
+                    self.ranks
+                        .get(&piece[parts[i].0..parts[i + 1].1])
+                        .map(|&r| (r, i))
+                })
+                .min();
+            let Some((_, i)) = best else { break };
+            parts[i].1 = parts[i + 1].1;
+            parts.remove(i + 1);
+        }
+        parts
+            .iter()
+            .filter_map(|&(a, b)| self.ranks.get(&piece[a..b]).copied())
+            .collect()
+    }
+}
+
+/// GPT-2's pre-tokenizer (`'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+|
+/// ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`), written out without look-ahead.
+fn pretokenize(text: &str) -> Vec<&str> {
+    #[derive(PartialEq)]
+    enum Class {
+        Letter,
+        Number,
+        Space,
+        Other,
+    }
+    let class = |c: char| {
+        if c.is_alphabetic() {
+            Class::Letter
+        } else if c.is_numeric() {
+            Class::Number
+        } else if c.is_whitespace() {
+            Class::Space
+        } else {
+            Class::Other
+        }
+    };
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let at = |i: usize| chars.get(i).map_or(text.len(), |&(b, _)| b);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i].1;
+        // Contractions.
+        if c == '\'' {
+            let rest = &text[at(i + 1)..];
+            if let Some(n) = ["s", "t", "re", "ve", "m", "ll", "d"]
+                .iter()
+                .find(|s| rest.starts_with(**s))
+                .map(|s| s.len())
+            {
+                out.push(&text[at(i)..at(i + 1) + n]);
+                i += 1 + n;
+                continue;
+            }
+        }
+        // An optional space, then a run of one class.
+        let lead =
+            usize::from(c == ' ' && i + 1 < chars.len() && class(chars[i + 1].1) != Class::Space);
+        let first = chars[i + lead].1;
+        let k = class(first);
+        if k != Class::Space {
+            let mut j = i + lead + 1;
+            while j < chars.len() && class(chars[j].1) == k {
+                j += 1;
+            }
+            out.push(&text[at(i)..at(j)]);
+            i = j;
+            continue;
+        }
+        // Whitespace: leave the last space to the word that follows.
+        let mut j = i + 1;
+        while j < chars.len() && class(chars[j].1) == Class::Space {
+            j += 1;
+        }
+        if j < chars.len() && j - i > 1 && chars[j - 1].1 == ' ' {
+            j -= 1;
+        }
+        out.push(&text[at(i)..at(j)]);
+        i = j;
+    }
+    out
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -225,6 +348,25 @@ mod tests {
             let e = Vocab::parse(text, "f.txt").unwrap_err().to_string();
             assert!(e.contains(want) && e.contains("f.txt"), "{text:?}: {e}");
         }
+    }
+
+    #[test]
+    fn pretokenizes_like_gpt2() {
+        assert_eq!(
+            pretokenize(" Hello, world's  42x\n"),
+            [" Hello", ",", " world", "'s", " ", " 42", "x", "\n"]
+        );
+        assert_eq!(pretokenize("  Kubernetes"), [" ", " Kubernetes"]);
+    }
+
+    #[test]
+    fn bpe_merges_by_rank() {
+        // Bytes first, then merges in rank order: "ab" (4) before "bc" (5).
+        let v = vocab(&[b"a", b"b", b"c", b" ", b"ab", b"bc", b" abc"]);
+        let e = Encoder::new(&v);
+        assert_eq!(e.encode("abc"), [4, 2]);
+        assert_eq!(e.encode(" abc"), [6]);
+        assert_eq!(e.encode("cab"), [2, 4]);
     }
 
     #[test]
