@@ -18,7 +18,9 @@
 //! channels are unused); `transcript_filtering_config.{replacements,
 //! remove_disfluencies}` (disfluencies: English only);
 //! `punctuation_overrides.permitted_marks`; `output_config.srt_overrides`;
-//! `fetch_data.url` with a `file://` URL (hark never goes to the network).
+//! `fetch_data.url` with a `file://` URL (hark never goes to the network);
+//! `language: "auto"` with `language_identification_config`;
+//! `translation_config` into `en`; `additional_vocab`; `operating_point`.
 //!
 //! The config is only read, never written, so it may sit on a read-only
 //! mount or a tmpfs in a `--read-only` container.

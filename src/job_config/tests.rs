@@ -372,3 +372,96 @@ fn load_names_the_file() {
     let e = JobConfig::load(&p).unwrap_err().to_string();
     assert!(e.contains("invalid JSON at line 1, column 10"), "{e}");
 }
+
+fn resolve_problems(text: &str) -> Vec<String> {
+    resolve(text).unwrap_err().problems().to_vec()
+}
+
+#[test]
+fn language_auto_with_identification_settings() {
+    let e = resolve(
+        r#"{"type": "transcription", "transcription_config": {"language": "auto"},
+            "language_identification_config": {"expected_languages": ["en", "es"],
+              "low_confidence_action": "use_default_language", "default_language": "en"}}"#,
+    )
+    .unwrap();
+    assert_eq!(e.language, AUTO);
+    let id = e.identify.unwrap();
+    assert_eq!(id.expected, ["en", "es"]);
+    assert_eq!(id.action, LowConfidenceAction::UseDefaultLanguage);
+    assert_eq!(id.default_language.as_deref(), Some("en"));
+    // auto alone: any language, allow.
+    let e = resolve(r#"{"type": "transcription", "transcription_config": {"language": "auto"}}"#)
+        .unwrap();
+    assert_eq!(e.identify.unwrap().action, LowConfidenceAction::Allow);
+    // A fixed language has no identification.
+    assert!(
+        resolve(r#"{"type": "transcription", "transcription_config": {"language": "de"}}"#)
+            .unwrap()
+            .identify
+            .is_none()
+    );
+}
+
+#[test]
+fn identification_settings_are_checked() {
+    let p = resolve_problems(
+        r#"{"type": "transcription", "transcription_config": {"language": "en"},
+            "language_identification_config": {"expected_languages": ["en"]}}"#,
+    );
+    assert!(
+        p[0].starts_with("language_identification_config is given but"),
+        "{p:?}"
+    );
+    let p = resolve_problems(
+        r#"{"type": "transcription", "transcription_config": {"language": "auto"},
+            "language_identification_config": {"expected_languages": [""],
+              "low_confidence_action": "use_default_language"}}"#,
+    );
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert!(p[0].contains("expected_languages[0]"));
+    assert!(p[1].contains("needs language_identification_config.default_language"));
+}
+
+#[test]
+fn translation_into_english_only() {
+    let e = resolve(
+        r#"{"type": "transcription", "transcription_config": {"language": "es"},
+            "translation_config": {"target_languages": ["en"]}}"#,
+    )
+    .unwrap();
+    assert_eq!(e.translate_to, ["en"]);
+    let p = resolve_problems(
+        r#"{"type": "transcription", "transcription_config": {"language": "es"},
+            "translation_config": {"target_languages": ["fr", "en"]}}"#,
+    );
+    assert!(
+        p[0].starts_with("translation_config.target_languages: hark translates into English")
+            && p[0].ends_with("not \"fr\""),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn additional_vocab_is_resolved_echoed_and_limited() {
+    let e = resolve(
+        r#"{"type": "transcription", "transcription_config": {"language": "en",
+            "additional_vocab": [{"content": " gnocchi "}, {"content": "Siobhan", "sounds_like": ["shiv on"]}]}}"#,
+    )
+    .unwrap();
+    assert_eq!(e.vocabulary[0].content, "gnocchi");
+    assert_eq!(e.vocabulary[1].sounds_like, ["shiv on"]);
+    assert_eq!(e.echo["additional_vocab"][1]["sounds_like"][0], "shiv on");
+    let long = "x".repeat(MAX_VOCAB_CHARS + 1);
+    let p = resolve_problems(&format!(
+        r#"{{"type": "transcription", "transcription_config": {{"language": "en",
+            "additional_vocab": [{{"content": ""}}, {{"content": "a", "sounds_like": ["{long}"]}}]}}}}"#
+    ));
+    assert_eq!(
+        p,
+        [
+            "transcription_config.additional_vocab[0].content is empty".to_string(),
+            format!("transcription_config.additional_vocab[1].sounds_like[0] is longer than {MAX_VOCAB_CHARS} characters"),
+        ]
+    );
+}
