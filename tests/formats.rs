@@ -94,48 +94,6 @@ fn uuid_like() -> String {
     N.fetch_add(1, Ordering::Relaxed).to_string()
 }
 
-/// The OpenAPI `RetrieveTranscriptResponse` schema check (as tests/transcribe.rs).
-fn assert_valid(v: &serde_json::Value) {
-    let Some(yaml) = shared("reference/speechmatics/batch-api-openapi.yaml") else {
-        return;
-    };
-    let mut spec: serde_json::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(yaml).unwrap()).unwrap();
-    fix_types(&mut spec);
-    let schema = serde_json::json!({
-        "$schema": "http://json-schema.org/draft-04/schema#",
-        "$ref": "#/definitions/RetrieveTranscriptResponse",
-        "definitions": spec["definitions"],
-    });
-    let validator = jsonschema::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(v)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "schema errors: {errors:#?}");
-}
-
-/// The reference YAML spells one type `number,` (SentimentSegment.confidence);
-/// JSON Schema compilers reject it, so trailing commas are trimmed.
-fn fix_types(v: &mut serde_json::Value) {
-    match v {
-        serde_json::Value::Object(m) => {
-            for (k, x) in m.iter_mut() {
-                if let (true, Some(t)) = (k == "type", x.as_str()) {
-                    *x = serde_json::Value::from(t.trim_end_matches(','));
-                } else {
-                    fix_types(x);
-                }
-            }
-        }
-        serde_json::Value::Array(a) => a.iter_mut().for_each(fix_types),
-        _ => {}
-    }
-}
-
 /// A json-v2 word: (channel, content, start, end).
 #[derive(Clone, Debug, PartialEq)]
 struct Word {

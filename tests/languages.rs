@@ -101,6 +101,7 @@ fn auto_identifies_spanish_swedish_and_english_real_speech() {
     ] {
         let Some(input) = shared(file) else { return };
         let v = ok(&run(&m, &input, None, &["--language", "auto"]));
+        assert_valid(&v);
         let (lang, p) = top(&v);
         assert_eq!(
             lang, want,
@@ -140,6 +141,7 @@ fn expected_languages_restrict_and_unexpected_speech_follows_the_action() {
         )
     };
     let v = ok(&run(&m, &sv, Some(lid("allow")), &[]));
+    assert_valid(&v);
     let result = &v["metadata"]["language_identification"];
     assert_eq!(result["error"], "UNEXPECTED_LANGUAGE", "{result}");
     let alts = result["results"][0]["alternatives"].as_array().unwrap();
@@ -235,6 +237,7 @@ fn spanish_is_translated_into_english_and_other_targets_are_refused() {
         })
     };
     let v = ok(&run(&m, &es, Some(config(json!(["en"]))), &[]));
+    assert_valid(&v);
     // The transcript stays Spanish ...
     let text = words(&v).join(" ").to_lowercase();
     assert!(text.contains("sorpresa"), "{text}");

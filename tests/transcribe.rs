@@ -29,40 +29,6 @@ fn expected_words(path: &Path) -> Vec<String> {
         .collect()
 }
 
-/// The OpenAPI 2.0 `RetrieveTranscriptResponse` as a JSON Schema validator.
-fn transcript_schema() -> Option<jsonschema::Validator> {
-    let yaml = shared("reference/speechmatics/batch-api-openapi.yaml")?;
-    let mut spec: serde_json::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(yaml).unwrap()).unwrap();
-    // The published spec has one typo (`type: number,` in SentimentSegment)
-    // that makes it an invalid schema; fix that one spot, nothing else.
-    let typo = &mut spec["definitions"]["SentimentSegment"]["properties"]["confidence"]["type"];
-    if typo == "number," {
-        *typo = serde_json::json!("number");
-    }
-    let schema = serde_json::json!({
-        "$schema": "http://json-schema.org/draft-04/schema#",
-        "$ref": "#/definitions/RetrieveTranscriptResponse",
-        "definitions": spec["definitions"],
-    });
-    Some(
-        jsonschema::options()
-            .should_validate_formats(true)
-            .build(&schema)
-            .expect("schema compiles"),
-    )
-}
-
-pub fn assert_valid(v: &serde_json::Value) {
-    if let Some(schema) = transcript_schema() {
-        let errors: Vec<String> = schema
-            .iter_errors(v)
-            .map(|e| format!("{} at {}", e, e.instance_path()))
-            .collect();
-        assert!(errors.is_empty(), "schema errors: {errors:#?}");
-    }
-}
-
 #[test]
 fn sample_is_transcribed_correctly_and_validates() {
     let tmp = tempfile::tempdir().unwrap();
