@@ -14,6 +14,12 @@ openai-whisper computes it (numpy), then
   fw      faster-whisper's own transcribe() (its own features; greedy, no
           fallback, no VAD, no timestamps): text only, for information
   sherpa  sherpa_onnx.OfflineRecognizer.from_whisper on the converted files
+  hark    the notime and time decoding again with hark's decoder layout
+          (NAME-decoder.hark.onnx, fp32: must give CT2's tokens too, and the
+          sherpa-layout decoder's logits and cross_attn through its growing
+          caches) and NAME-decoder.hark.int8.onnx with NAME-encoder.int8.onnx
+          (reported: int8 weights change some tokens; WER is
+          scripts/bench-whisper's)
   openai  (with --openai) openai-whisper's decode() with the weights loaded
           from CTranslate2 into whisper.model.Whisper
 
@@ -253,6 +259,51 @@ class OnnxWhisper:
         return sampled, history
 
 
+class HarkWhisper(OnnxWhisper):
+    """The same model with hark's decoder layout (growing caches, logits of
+    the last position) and optionally another encoder (the int8 one)."""
+
+    def __init__(self, base, decoder_path, encoder_path=None, threads=1):
+        self.__dict__.update(base.__dict__)
+        self.decoder = session(str(decoder_path), threads)
+        if encoder_path is not None:
+            self.encoder = session(str(encoder_path), threads)
+
+    def step(self, tokens, kc, vc, ck, cv, offset):
+        if kc.shape[2] != offset:
+            raise ValueError(f"hark decoder: cache of {kc.shape[2]} positions at offset {offset}")
+        lg, kc, vc, at = self.decoder.run(
+            None,
+            {
+                "tokens": np.array([tokens], np.int64),
+                "past_self_k": kc,
+                "past_self_v": vc,
+                "n_layer_cross_k": ck,
+                "n_layer_cross_v": cv,
+            },
+        )
+        return lg[:, None, :], kc, vc, at
+
+    def empty_cache(self):
+        z = np.zeros((self.n_layer, 1, 0, self.width), np.float32)
+        return z, z.copy()
+
+
+def hark_variants(model_dir, name, base, threads):
+    """(label, HarkWhisper, must match CT2) for each hark-layout file present:
+    the fp32 decoder (with the fp32 encoder) must give CT2's tokens; the
+    int8 decoder with the int8 encoder is reported (quantization changes
+    some tokens)."""
+    out = []
+    d = Path(model_dir)
+    if (d / f"{name}-decoder.hark.onnx").is_file():
+        out.append(("hark", HarkWhisper(base, d / f"{name}-decoder.hark.onnx", None, threads), True))
+    if (d / f"{name}-decoder.hark.int8.onnx").is_file():
+        enc = d / f"{name}-encoder.int8.onnx"
+        out.append(("hark int8", HarkWhisper(base, d / f"{name}-decoder.hark.int8.onnx", enc if enc.is_file() else None, threads), False))
+    return out
+
+
 def first_difference(a, b):
     for i, (x, y) in enumerate(zip(a, b)):
         if x != y:
@@ -429,6 +480,16 @@ def measure_speed(model_dir, name, mel):
         kc, vc = w.empty_cache()
         wall, cpu = timed(lambda: w.step([w.sot_sequence[0]], kc, vc, ck, cv, 50), 30)
         res[f"decoder_step_{threads}t_ms"], res[f"decoder_step_{threads}t_cpu_ms"] = 1000 * wall, 1000 * cpu
+        for label, h, _ in hark_variants(model_dir, name, w, threads):
+            key = label.replace(" ", "_")
+            hk, hv = h.encode(mel)
+            if label != "hark":
+                wall, cpu = timed(lambda: h.encode(mel), 5)
+                res[f"{key}_encoder_{threads}t_ms"], res[f"{key}_encoder_{threads}t_cpu_ms"] = 1000 * wall, 1000 * cpu
+            rng = np.random.default_rng(0)
+            past = rng.standard_normal((w.n_layer, 1, 50, w.width), dtype=np.float32)
+            wall, cpu = timed(lambda: h.step([w.sot_sequence[0]], past, past, hk, hv, 50), 30)
+            res[f"{key}_decoder_step_{threads}t_ms"], res[f"{key}_decoder_step_{threads}t_cpu_ms"] = 1000 * wall, 1000 * cpu
     res["load_average"] = os.getloadavg()[0]
     return res
 
@@ -475,6 +536,7 @@ def main():
         files = [f for f in files if args.only in f.name]
         args.no_card = True
     ours = OnnxWhisper(args.model_dir, args.name, args.threads)
+    harks = hark_variants(args.model_dir, args.name, ours, args.threads)
     filters = mel_filters()
     notes = []
     try:  # openai-whisper's own filters, when its assets are installed (no torch needed)
@@ -563,7 +625,17 @@ def main():
                 verdict, ok = compare(mine, history, list(res.tokens), ours.eot, args.tie)
                 failed |= not ok
                 row[f"{key}_openai"] = verdict
+            for label, h, must in harks:
+                hk, hv = (ck, cv) if h.encoder is ours.encoder else h.encode(mel)
+                hmine, hhistory = h.greedy(hk, hv, prompt, ts)
+                verdict, ok = compare(hmine, hhistory, theirs, ours.eot, args.tie)
+                if must:
+                    failed |= not ok
+                row[f"{key}_{label}"] = verdict
+                row[f"{key}_{label}_tokens"] = hmine
         row["text"] = ours.text(row["notime_tokens"]).strip()
+        for label, _, _ in harks:
+            row[f"{label}_text"] = ours.text(row[f"notime_{label}_tokens"]).strip()
 
         # The decoder on the whole sequence at once (causal mask, offset 0)
         # vs through the caches: the prompt, 3 tokens at an offset, then one
@@ -577,6 +649,19 @@ def main():
         row["kv_logits_max_abs_diff"] = float(np.abs(full_lg - inc_lg).max())
         row["kv_attn_max_abs_diff"] = float(np.abs(full_at - inc_at).max())
         row["attn_row_sum_err"] = float(np.abs(full_at.sum(-1) - 1).max())
+        for label, h, must in harks:
+            if must:
+                # hark's decoder through its growing caches vs the sherpa-layout
+                # decoder on the whole sequence: each call's last-position logits.
+                kc, vc = h.empty_cache()
+                offset, lgs, ats = 0, [], []
+                for n in chunks:
+                    lg, kc, vc, at = h.step(seq[offset : offset + n], kc, vc, ck, cv, offset)
+                    offset += n
+                    lgs.append(float(np.abs(lg[0, -1] - full_lg[0, offset - 1]).max()))
+                    ats.append(at)
+                row[f"{label}_logits_max_abs_diff"] = max(lgs)
+                row[f"{label}_attn_max_abs_diff"] = float(np.abs(np.concatenate(ats, axis=2) - full_at).max())
         if oa:
             oa_model, whisper, torch = oa
             qks = [None] * len(oa_model.decoder.blocks)
@@ -614,6 +699,8 @@ def main():
     cols = ["file", "s", "notime vs CT2", "time vs CT2", "enc max|d| vs CT2", "enc max|d| ours/CT2 vs f64", "kv max|d| logits/attn"]
     if oa:
         cols += ["notime vs openai", "time vs openai", "openai max|d| logits/attn"]
+    for label, _, must in harks:
+        cols += [f"{label} notime/time vs CT2"] + ([f"{label} max|d| logits/attn vs sherpa layout"] if must else [])
     if ours.multilingual:
         cols += ["lang (ours/CT2)"]
     cols += ["fw transcribe", "sherpa-onnx"]
@@ -622,6 +709,10 @@ def main():
         v = [r["file"], f"{r['seconds']:.1f}", r["notime_ct2"], r["time_ct2"], f"{r['enc_max_abs_diff']:.2g}", f"{r['enc_ours_vs_f64']:.2g}/{r['enc_ct2_vs_f64']:.2g}", f"{r['kv_logits_max_abs_diff']:.2g}/{r['kv_attn_max_abs_diff']:.2g}"]
         if oa:
             v += [r["notime_openai"], r["time_openai"], f"{r['openai_logits_max_abs_diff']:.2g}/{r['openai_attn_max_abs_diff']:.2g}"]
+        for label, _, must in harks:
+            v += [f"{r[f'notime_{label}']}/{r[f'time_{label}']}"]
+            if must:
+                v += [f"{r[f'{label}_logits_max_abs_diff']:.2g}/{r[f'{label}_attn_max_abs_diff']:.2g}"]
         if ours.multilingual:
             v += [f"{r['lang_ours']}/{r['lang_ct2']}"]
         v += [same(r["fw_text"], r["text"]), same(r["sherpa_text"], r["text"])]
@@ -631,7 +722,14 @@ def main():
         f"- `{r['file']}` ({r['lang']}): ours `{r['text']}`"
         + (f"; faster-whisper `{r['fw_text']}`" if r["fw_text"] != r["text"] else "")
         + (f"; sherpa-onnx `{r['sherpa_text']}`" if r["sherpa_text"] != r["text"] else "")
+        + "".join(f"; {label} `{r[f'{label}_text']}`" for label, _, _ in harks if r[f"{label}_text"] != r["text"])
         for r in rows
+    )
+    hark_summary = "".join(
+        f"\n{label} (`{args.name}-decoder.{'hark.int8' if label != 'hark' else 'hark'}.onnx`{', int8 encoder' if label != 'hark' else ''}):"
+        f" {sum(r[f'notime_{label}'] == 'same' for r in rows)}/{len(rows)} identical to CT2 without timestamps,"
+        f" {sum(r[f'time_{label}'] == 'same' for r in rows)}/{len(rows)} with{'' if must else ' (informational: int8 weights change some tokens)'}."
+        for label, _, must in harks
     )
     n_same = sum(r["notime_ct2"] == "same" for r in rows)
     n_same_ts = sum(r["time_ct2"] == "same" for r in rows)
@@ -646,7 +744,8 @@ def main():
 
 Greedy tokens of one 30 s window (openai-whisper log-mel), this conversion in onnxruntime vs
 faster-whisper's CTranslate2 model (float32) on the same mel: {n_same}/{len(rows)} identical without
-timestamps, {n_same_ts}/{len(rows)} with timestamps. "fw transcribe" is faster-whisper's own
+timestamps, {n_same_ts}/{len(rows)} with timestamps.{hark_summary}
+"fw transcribe" is faster-whisper's own
 transcribe() (its own features: it pads the log-mel with zeros, openai-whisper pads the audio);
 sherpa-onnx computes kaldi-native-fbank features without padding to 30 s.
 
@@ -665,6 +764,14 @@ encoder, one 30 s window: {speed['encoder_1t_ms']:.0f} ms [{speed['encoder_1t_cp
 decoder, one 1-token step at offset 50 with the full {ours.n_ctx}-slot caches in and out:
 {speed['decoder_step_1t_ms']:.1f} ms [{speed['decoder_step_1t_cpu_ms']:.1f} ms] (1 thread), {speed['decoder_step_2t_ms']:.1f} ms (2 threads).
 """
+    for label, _, _ in harks:
+        k = label.replace(" ", "_")
+        summary += (f"{label} decoder, one 1-token step after 50 cached positions: {speed[f'{k}_decoder_step_1t_ms']:.1f} ms"
+                    f" [{speed[f'{k}_decoder_step_1t_cpu_ms']:.1f} ms] (1 thread), {speed[f'{k}_decoder_step_2t_ms']:.1f} ms (2 threads)")
+        if f"{k}_encoder_1t_ms" in speed:
+            summary += (f"; int8 encoder {speed[f'{k}_encoder_1t_ms']:.0f} ms [{speed[f'{k}_encoder_1t_cpu_ms']:.0f} ms] (1 thread),"
+                        f" {speed[f'{k}_encoder_2t_ms']:.0f} ms (2 threads)")
+        summary += ".\n"
     if oa:
         notes.append(f"log-mel here vs openai-whisper's log_mel_spectrogram: max abs diff {max(r['mel_vs_openai'] for r in rows):.2g}")
     if notes:

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Convert a CTranslate2 Whisper model (the faster-whisper layout) to ONNX
-files in sherpa-onnx's Whisper layout, with numpy and onnx.helper only.
+files in sherpa-onnx's Whisper layout and hark's own, with numpy and
+onnx.helper only.
 
 Input: a directory with CTranslate2's `model.bin`, `config.json` and
 `vocabulary.txt` (or `vocabulary.json`). Output, for NAME (`tiny.en`, `base`):
@@ -11,6 +12,13 @@ Input: a directory with CTranslate2's `model.bin`, `config.json` and
                      n_text_state], cross K/V, offset -> logits, new caches,
                      and (hark's addition, last) cross_attn
   NAME-tokens.txt    `base64(token bytes) id` per regular token (tiktoken ranks)
+  NAME-decoder.hark.onnx
+                     hark's layout: tokens, past self K/V [n_text_layer, N, P,
+                     n_text_state] (growing, P may be 0), cross K/V -> logits
+                     of the last position, present self K/V, cross_attn
+  NAME-decoder.hark.int8.onnx, NAME-encoder.int8.onnx
+                     the same with int8 linear layers (per-column scales,
+                     ONNX Runtime's com.microsoft DynamicQuantizeMatMul)
   README.md          model card
 
 The graphs compute what openai-whisper's `Whisper` module computes, in fp32,
@@ -18,6 +26,8 @@ with the inputs, outputs, dtypes, shapes and encoder metadata that
 sherpa-onnx's `scripts/whisper/export-onnx.py` (opset 17) writes, so that
 `sherpa_onnx.OfflineRecognizer.from_whisper` loads them. hark's additions do
 not change any of that: an extra last decoder output and extra metadata keys.
+hark's layout files use ONNX Runtime contrib ops where they pay and are for
+hark (and onnxruntime) only.
 
 CTranslate2 `model.bin` (version 6): u32 version, string spec name (u16 length
 including the NUL, then bytes), u32 revision, u32 number of variables; each
@@ -45,6 +55,27 @@ from onnx import TensorProto, helper, numpy_helper
 CONVERTER = "convert_ct2 1"
 OPSET = 17
 IR_VERSION = 8  # what torch's opset-17 export writes; loads in older runtimes too
+MS_DOMAIN = "com.microsoft"  # ONNX Runtime's contrib ops (hark's own files only)
+
+
+class Quant:
+    """Symmetric int8 weights, one scale per output column (per channel).
+
+    bits 7 (weights in [-64, 63]) is onnxruntime.quantization's reduce_range:
+    u8 x s8 products summed in pairs cannot saturate int16 on CPUs without
+    VNNI, so the int8 files give the same results on every x86 machine."""
+
+    def __init__(self, bits=7):
+        self.bits = bits
+        self.qmax = 2 ** (bits - 1) - 1
+
+    def weights(self, w):
+        """w [in, out] float -> (int8 [in, out], float32 scale [out])."""
+        w = np.asarray(w, np.float32)
+        amax = np.abs(w).max(axis=0)
+        scale = np.where(amax > 0, amax / self.qmax, 1.0).astype(np.float32)
+        q = np.clip(np.rint(w / scale), -self.qmax, self.qmax).astype(np.int8)
+        return q, scale
 
 # ---------------------------------------------------------------------------
 # CTranslate2 model.bin
@@ -446,11 +477,14 @@ def tokens_txt(regular):
 class Graph:
     """Collects nodes and initializers with deterministic names."""
 
-    def __init__(self):
+    def __init__(self, quant=None):
         self.nodes = []
         self.inits = []
         self.consts = {}
         self.count = 0
+        # None: fp32 MatMuls; else a Quant: linear layers as int8 DynamicQuantizeMatMul.
+        self.quant = quant
+        self.domains = set()
 
     def init(self, name, arr):
         # (np.ascontiguousarray would turn a 0-d array into shape [1])
@@ -464,11 +498,14 @@ class Graph:
             self.consts[key] = self.init(f"const_{len(self.consts)}", arr)
         return self.consts[key]
 
-    def op(self, op_type, inputs, outputs=1, name=None, **attrs):
+    def op(self, op_type, inputs, outputs=1, name=None, domain=None, **attrs):
         self.count += 1
         if isinstance(outputs, int):
             base = name or f"{op_type.lower()}_{self.count}"
             outputs = [base] if outputs == 1 else [f"{base}_{i}" for i in range(outputs)]
+        if domain is not None:
+            self.domains.add(domain)
+            attrs["domain"] = domain
         self.nodes.append(helper.make_node(op_type, inputs, outputs, name=f"{op_type}_{self.count}", **attrs))
         return outputs[0] if len(outputs) == 1 else outputs
 
@@ -476,9 +513,26 @@ class Graph:
 
     def linear(self, x, p, name):
         """x @ W.T + b, W stored transposed ([in, out]) as MatMul wants it."""
+        if self.quant is not None:
+            return self.qmatmul(x, p["weight"].T, name, bias=p["bias"])
         w = self.init(f"{name}.weight", p["weight"].T)
         b = self.init(f"{name}.bias", p["bias"])
         return self.op("Add", [self.op("MatMul", [x, w]), b])
+
+    def qweight(self, w_in_out, name):
+        """Initializers of W [in, out] quantized per output column:
+        (int8 weights, float scales)."""
+        q, scale = self.quant.weights(w_in_out)
+        return self.init(f"{name}.weight_int8", q), self.init(f"{name}.weight_scale", scale)
+
+    def qmatmul(self, x, w_in_out, name, bias=None, weights=None):
+        """x @ W (+ bias) with W int8 per output column and x quantized on the
+        fly (ONNX Runtime's DynamicQuantizeMatMul: uint8 x int8, int32 sums)."""
+        q, scale = weights or self.qweight(w_in_out, name)
+        ins = [x, q, scale, ""]
+        if bias is not None:
+            ins.append(self.init(f"{name}.bias", bias))
+        return self.op("DynamicQuantizeMatMul", ins, domain=MS_DOMAIN)
 
     def layer_norm(self, x, p, name, out=None):
         w = self.init(f"{name}.weight", p["weight"])
@@ -507,6 +561,30 @@ class Graph:
         o = self.op("Transpose", [o], perm=[0, 2, 1, 3])
         return self.op("Reshape", [o, self.const([0, 0, n_head * d_head])]), w
 
+    def attention_untransposed(self, q, k, v, n_head, d_head):
+        """attention() without reshaping k and v into heads: for keys and
+        values that are inputs (the encoder's, [N, T, D]) that saves copying
+        both on every decoder step, for n_head times the multiplications.
+
+        q [N, n, D] becomes block-diagonal Q [N, D, H * n] (head h's columns
+        zero outside its dh rows), so k @ Q is every head's scores at once;
+        the weights [N, H * n, T] times v give each head's output in its own
+        dh columns, summed over the heads. Returns ([N, n, D], weights
+        [N, H, n, T])."""
+        D = n_head * d_head
+        rows = np.repeat(np.eye(n_head, dtype=np.float32), d_head, axis=0)  # [D, H]: d // dh == h
+        q = self.op("Mul", [q, self.const(d_head**-0.5, np.float32)])
+        qt = self.op("Unsqueeze", [self.op("Transpose", [q], perm=[0, 2, 1]), self.const([2])])  # [N, D, 1, n]
+        qbd = self.op("Mul", [qt, self.const(rows[:, :, None], np.float32)])  # [N, D, H, n]
+        qbd = self.op("Reshape", [qbd, self.const([0, D, -1])])  # [N, D, H * n]
+        scores = self.op("Transpose", [self.op("MatMul", [k, qbd])], perm=[0, 2, 1])  # [N, H * n, T]
+        w = self.op("Softmax", [scores], axis=-1)
+        o = self.op("MatMul", [w, v])  # [N, H * n, D]
+        o = self.op("Reshape", [o, self.const([0, n_head, -1, D])])  # [N, H, n, D]
+        o = self.op("ReduceSum", [self.op("Mul", [o, self.const(rows.T[:, None, :], np.float32)]), self.const([1])], keepdims=0)
+        shape = self.op("Concat", [self.op("Shape", [w], start=0, end=1), self.const([n_head, -1]), self.op("Shape", [w], start=2, end=3)], axis=0)
+        return o, self.op("Reshape", [w, shape])
+
     def split3(self, x, d, n):
         return self.op("Split", [x, self.const([d] * n)], outputs=n, axis=-1)
 
@@ -515,9 +593,11 @@ def tensor_info(name, elem, shape):
     return helper.make_tensor_value_info(name, elem, shape)
 
 
-def build_encoder(m, dims):
+def build_encoder(m, dims, quant=None):
+    """The encoder graph; with `quant`, its linear layers in int8 (the
+    convolutions and attention products stay fp32). Returns (graph, domains)."""
     e, dec = m["encoder"], m["decoder"]
-    g = Graph()
+    g = Graph(quant)
     d = dims["n_audio_state"]
     H = dims["n_audio_head"]
     dh = d // H
@@ -565,7 +645,7 @@ def build_encoder(m, dims):
         ],
         g.inits,
     )
-    return graph
+    return graph, g.domains
 
 
 def build_decoder(m, dims, alignment_heads):
@@ -668,10 +748,120 @@ def build_decoder(m, dims, alignment_heads):
     return graph
 
 
-def make_model(graph, metadata):
+def build_hark_decoder(m, dims, alignment_heads, quant=None):
+    """hark's decoder layout: self-attention caches that grow with the
+    sequence, logits for the last position only. Returns (graph, domains).
+
+    tokens i64 [N, n], past_self_k/v [L, N, P, D] (P = 0 on the first call;
+    the positional embedding starts at P), n_layer_cross_k/v [L, N, T, D] ->
+    logits [N, n_vocab] (last position), present_self_k/v [L, N, P + n, D],
+    cross_attn [N, heads, n, T] (as build_decoder's). With `quant`, the
+    linear layers and the vocabulary projection are int8, and the token
+    embedding is read back from the projection's int8 weights (one copy)."""
+    dec = m["decoder"]
+    g = Graph(quant)
+    d = dims["n_text_state"]
+    H = dims["n_text_head"]
+    dh = d // H
+
+    past = g.op("Shape", ["past_self_k"], start=2, end=3)  # [1]: P
+    n_tok = g.op("Shape", ["tokens"], start=1, end=2)  # [1]: n
+    end = g.op("Add", [past, n_tok])  # [1]: P + n
+    if quant is None:
+        emb = g.init("decoder.token_embedding.weight", dec["token_embedding"])
+        x = g.op("Gather", [emb, "tokens"], axis=0)
+    else:
+        # Projection weights [D, n_vocab], one scale per token; the embedding
+        # of token t is column t times its scale.
+        proj = g.qweight(dec["token_embedding"].T, "decoder.token_embedding")
+        cols = g.op("Cast", [g.op("Gather", [proj[0], "tokens"], axis=1)], to=TensorProto.FLOAT)  # [D, N, n]
+        x = g.op("Transpose", [cols], perm=[1, 2, 0])
+        x = g.op("Mul", [x, g.op("Unsqueeze", [g.op("Gather", [proj[1], "tokens"], axis=0), g.const([-1])])])
+    pos = g.init("decoder.positional_embedding", dec["positional_embedding"])
+    x = g.op("Add", [x, g.op("Slice", [pos, past, end, g.const([0])])])
+
+    # Causal mask [n, P + n]: query at absolute position P + r sees keys 0 ..= P + r.
+    past_s = g.op("Squeeze", [past, g.const([0])])
+    end_s = g.op("Squeeze", [end, g.const([0])])
+    key_pos = g.op("Unsqueeze", [g.op("Range", [g.const(0), end_s, g.const(1)]), g.const([0])])
+    qry_pos = g.op("Unsqueeze", [g.op("Range", [past_s, end_s, g.const(1)]), g.const([1])])
+    mask = g.op("Where", [g.op("Greater", [key_pos, qry_pos]), g.const(-np.inf, np.float32), g.const(0.0, np.float32)])
+
+    heads_by_layer = {}
+    for layer, head in alignment_heads:
+        heads_by_layer.setdefault(layer, []).append(head)
+
+    L = dims["n_text_layer"]
+    past_k = g.op("Split", ["past_self_k", g.const([1] * L)], outputs=L, axis=0) if L > 1 else ["past_self_k"]
+    past_v = g.op("Split", ["past_self_v", g.const([1] * L)], outputs=L, axis=0) if L > 1 else ["past_self_v"]
+    cross_k = g.op("Split", ["n_layer_cross_k", g.const([1] * L)], outputs=L, axis=0) if L > 1 else ["n_layer_cross_k"]
+    cross_v = g.op("Split", ["n_layer_cross_v", g.const([1] * L)], outputs=L, axis=0) if L > 1 else ["n_layer_cross_v"]
+    squeeze0 = g.const([0])
+    new_k, new_v, attn = [], [], []
+    for i, b in enumerate(dec["blocks"]):
+        p = f"decoder.blocks.{i}"
+        h = g.layer_norm(x, b["attn_ln"], f"{p}.attn_ln")
+        q, k, v = g.split3(g.linear(h, b["attn_qkv"], f"{p}.attn.qkv"), d, 3)
+        # [1, N, P, D] ++ [1, N, n, D] along the sequence: this layer's present.
+        pk = g.op("Concat", [past_k[i], g.op("Unsqueeze", [k, squeeze0])], axis=2)
+        pv = g.op("Concat", [past_v[i], g.op("Unsqueeze", [v, squeeze0])], axis=2)
+        new_k.append(pk)
+        new_v.append(pv)
+        keys = g.op("Squeeze", [pk, squeeze0])
+        vals = g.op("Squeeze", [pv, squeeze0])
+        a, _ = g.attention(q, keys, vals, H, dh, mask)
+        x = g.op("Add", [x, g.linear(a, b["attn_out"], f"{p}.attn.out")])
+
+        h = g.layer_norm(x, b["cross_attn_ln"], f"{p}.cross_attn_ln")
+        q = g.linear(h, b["cross_attn_q"], f"{p}.cross_attn.q")
+        ck = g.op("Squeeze", [cross_k[i], squeeze0])
+        cv = g.op("Squeeze", [cross_v[i], squeeze0])
+        a, w = g.attention_untransposed(q, ck, cv, H, dh)
+        if i in heads_by_layer:
+            attn.append(g.op("Gather", [w, g.const(heads_by_layer[i])], axis=1))
+        x = g.op("Add", [x, g.linear(a, b["cross_attn_out"], f"{p}.cross_attn.out")])
+
+        h = g.layer_norm(x, b["mlp_ln"], f"{p}.mlp_ln")
+        h = g.linear(g.gelu(g.linear(h, b["mlp0"], f"{p}.mlp.0")), b["mlp2"], f"{p}.mlp.2")
+        x = g.op("Add", [x, h])
+
+    # Only the last position goes through the final norm and the projection.
+    last = g.op("Slice", [x, g.const([-1]), g.const([np.iinfo(np.int64).max]), g.const([1])])  # [N, 1, D]
+    last = g.op("Reshape", [g.layer_norm(last, dec["ln"], "decoder.ln"), g.const([-1, d])])
+    if quant is None:
+        g.op("Gemm", [last, emb], outputs=["logits"], transB=1)
+    else:
+        g.op("DynamicQuantizeMatMul", [last, proj[0], proj[1], ""], outputs=["logits"], domain=MS_DOMAIN)
+    g.op("Concat", new_k, outputs=["present_self_k"], axis=0)
+    g.op("Concat", new_v, outputs=["present_self_v"], axis=0)
+    g.op("Concat", attn, outputs=["cross_attn"], axis=1)
+
+    f32, i64 = TensorProto.FLOAT, TensorProto.INT64
+    graph = helper.make_graph(
+        g.nodes,
+        "whisper_decoder_hark",
+        [
+            tensor_info("tokens", i64, ["n_audio", "n_tokens"]),
+            tensor_info("past_self_k", f32, [L, "n_audio", "n_past", d]),
+            tensor_info("past_self_v", f32, [L, "n_audio", "n_past", d]),
+            tensor_info("n_layer_cross_k", f32, [L, "n_audio", "T", d]),
+            tensor_info("n_layer_cross_v", f32, [L, "n_audio", "T", d]),
+        ],
+        [
+            tensor_info("logits", f32, ["n_audio", dims["n_vocab"]]),
+            tensor_info("present_self_k", f32, [L, "n_audio", "n_present", d]),
+            tensor_info("present_self_v", f32, [L, "n_audio", "n_present", d]),
+            tensor_info("cross_attn", f32, ["n_audio", len(alignment_heads), "n_tokens", "T"]),
+        ],
+        g.inits,
+    )
+    return graph, g.domains
+
+
+def make_model(graph, metadata, domains=()):
     model = helper.make_model(
         graph,
-        opset_imports=[helper.make_opsetid("", OPSET)],
+        opset_imports=[helper.make_opsetid("", OPSET)] + [helper.make_opsetid(dm, 1) for dm in sorted(domains)],
         producer_name="hark",
         producer_version=CONVERTER,
         ir_version=IR_VERSION,
@@ -760,11 +950,13 @@ MEASURED_END = "<!-- measured:end -->"
 def model_card(name, dims, n_params, source, source_sha256, model_sha256, files, alignment_heads):
     rows = "\n".join(f"| `{f}` | {size:,} | `{sha}` |" for f, size, sha in files)
     srcs = "\n".join(f"- `{s}` sha256 `{h}`" for s, h in zip(source.split(","), source_sha256.split(",")))
-    return f"""# Whisper {name} (ONNX, fp32, sherpa-onnx layout)
+    return f"""# Whisper {name} (ONNX: sherpa-onnx layout fp32, hark layout fp32 and int8)
 
 OpenAI's Whisper `{name}` weights, converted by hark's
 `scripts/whisper/convert_ct2.py` ({CONVERTER}) from the CTranslate2
-(faster-whisper) float16 model to float32 ONNX (opset {OPSET}). Not quantized.
+(faster-whisper) float16 model to ONNX (opset {OPSET}): float32 files in
+sherpa-onnx's layout, hark's own decoder layout in float32, and int8 variants
+of hark's decoder and of the encoder.
 Made by `scripts/fetch-model whisper-{name}`; do not edit (it is regenerated).
 
 ## Source
@@ -777,6 +969,8 @@ Made by `scripts/fetch-model whisper-{name}`; do not edit (it is regenerated).
 - Encoder: `mel` f32 [N, {dims['n_mels']}, T] (T = 3000 for 30 s) -> `n_layer_cross_k`, `n_layer_cross_v` f32 [{dims['n_text_layer']}, N, T/2, {dims['n_text_state']}]. All metadata is on the encoder.
 - Decoder: `tokens` i64 [N, n], `in_n_layer_self_k_cache`, `in_n_layer_self_v_cache` f32 [{dims['n_text_layer']}, N, {dims['n_text_ctx']}, {dims['n_text_state']}], `n_layer_cross_k`, `n_layer_cross_v`, `offset` i64 [1] -> `logits` f32 [N, n, {dims['n_vocab']}], `out_n_layer_self_k_cache`, `out_n_layer_self_v_cache`, `cross_attn` f32 [N, {len(alignment_heads)}, n, T/2] (softmaxed cross-attention of the alignment heads `{';'.join(f'{l},{h}' for l, h in alignment_heads)}` (layer,head), in that order).
 - `{name}-tokens.txt`: `base64(token bytes) id`, one line per regular token (tiktoken ranks), no special tokens.
+- `{name}-decoder.hark.onnx` (hark's layout, fp32; ONNX Runtime only): `tokens` i64 [N, n], `past_self_k`, `past_self_v` f32 [{dims['n_text_layer']}, N, P, {dims['n_text_state']}] (P = tokens already decoded, 0 on the first call; the positional embedding starts at P), `n_layer_cross_k`, `n_layer_cross_v` -> `logits` f32 [N, {dims['n_vocab']}] (last position only), `present_self_k`, `present_self_v` [{dims['n_text_layer']}, N, P + n, {dims['n_text_state']}], `cross_attn` as above. No fixed-size caches passed in and out, and the vocabulary projection runs for one position.
+- `{name}-decoder.hark.int8.onnx`, `{name}-encoder.int8.onnx`: the same graphs with every linear layer (and the decoder's tied vocabulary projection, whose int8 columns also give the token embeddings) in int8: symmetric weights, one scale per output column, {Quant().bits}-bit ([-{Quant().qmax}, {Quant().qmax}], no int16 saturation on CPUs without VNNI), activations quantized per call (ONNX Runtime's `com.microsoft` `DynamicQuantizeMatMul`). Convolutions, attention products, norms and embeddings' positions stay fp32. The int8 encoder has the fp32 encoder's metadata.
 - Encoder metadata: the keys of sherpa-onnx's `export-onnx.py` (`model_type` ... `no_timestamps`; language
   lists in token-id order), then hark's: `n_alignment_heads`, `alignment_heads` (`l,h;l,h;...`),
   `suppress_ids`, `suppress_ids_begin`, `lang_ids` (CTranslate2's config.json, comma-separated),
@@ -856,10 +1050,23 @@ def main(argv=None):
     args.out.mkdir(parents=True, exist_ok=True)
     n = args.name
     enc_md = encoder_metadata(n, dims, tok, config, alignment_heads, source, source_sha256, model_sha256)
+    quant = Quant()
+
+    def encoder(q):
+        graph, domains = build_encoder(m, dims, q)
+        return make_model(graph, enc_md, domains).SerializeToString()
+
+    def hark_decoder(q):
+        graph, domains = build_hark_decoder(m, dims, alignment_heads, q)
+        return make_model(graph, {}, domains).SerializeToString()
+
     outputs = [
-        (f"{n}-encoder.onnx", lambda: make_model(build_encoder(m, dims), enc_md).SerializeToString()),
+        (f"{n}-encoder.onnx", lambda: encoder(None)),
         (f"{n}-decoder.onnx", lambda: make_model(build_decoder(m, dims, alignment_heads), {}).SerializeToString()),
         (f"{n}-tokens.txt", lambda: tokens_txt(tok["regular"]).encode("utf-8")),
+        (f"{n}-decoder.hark.onnx", lambda: hark_decoder(None)),
+        (f"{n}-decoder.hark.int8.onnx", lambda: hark_decoder(quant)),
+        (f"{n}-encoder.int8.onnx", lambda: encoder(quant)),
     ]
     files = []
     for fname, make in outputs:

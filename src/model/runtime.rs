@@ -12,7 +12,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use ort::session::builder::GraphOptimizationLevel;
+use ort::session::builder::{GraphOptimizationLevel, PrepackedWeights};
 use ort::session::Session;
 
 use super::ModelError;
@@ -103,6 +103,20 @@ pub fn session(
     source: &Source,
     intra_threads: usize,
 ) -> Result<Session, String> {
+    session_sharing(env, source, intra_threads, None)
+}
+
+/// [`session`], with the weights ONNX Runtime prepacks for its kernels
+/// (MatMul, Gemm, DynamicQuantizeMatMul: a copy of most of a model) kept in
+/// `prepacked`, a container shared by every session of the same file, so
+/// that `--parallel N` holds them once rather than N times. The packed bytes
+/// are the same either way: sharing changes memory, not results.
+pub fn session_sharing(
+    env: &ort::environment::Environment,
+    source: &Source,
+    intra_threads: usize,
+    prepacked: Option<&PrepackedWeights>,
+) -> Result<Session, String> {
     let text = |e: &dyn std::fmt::Display| e.to_string();
     let mut b = Session::builder(env)
         .map_err(|e| text(&e))?
@@ -112,6 +126,9 @@ pub fn session(
         .map_err(|e| text(&e))?
         .with_inter_threads(1)
         .map_err(|e| text(&e))?;
+    if let Some(weights) = prepacked {
+        b = b.with_prepacked_weights(weights).map_err(|e| text(&e))?;
+    }
     match source {
         Source::File(path) => b.commit_from_file(path).map_err(|e| text(&e)),
         Source::Static(bytes) => b.commit_from_memory(bytes).map_err(|e| text(&e)),

@@ -25,6 +25,7 @@ pub mod tokenizer;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use ort::session::builder::PrepackedWeights;
 use ort::session::Session;
 use ort::value::{DynValue, Tensor};
 
@@ -55,22 +56,27 @@ pub struct Files {
 
 /// Finds a Whisper model's files in `dir`; `None` if it is not one.
 ///
-/// Prefers float32 files (`HARK_WHISPER_INT8=1`: int8) and, for the
-/// decoder, hark's own layout (`<name>-decoder.hark.onnx`) over
-/// sherpa-onnx's (`HARK_WHISPER_DECODER=sherpa` forces sherpa-onnx's).
+/// For the decoder, hark's own layout (`<name>-decoder.hark[.int8].onnx`)
+/// comes before sherpa-onnx's (`HARK_WHISPER_DECODER=sherpa` forces
+/// sherpa-onnx's). Precision: where hark's converter wrote an int8 decoder
+/// (`<name>-decoder.hark.int8.onnx`), int8 files first: they are the
+/// fastest and, measured by `scripts/bench-whisper`, as accurate as float32
+/// (README, Performance). Elsewhere, as in sherpa-onnx's directories, whose
+/// stock int8 files cost accuracy, float32 first. `HARK_WHISPER_INT8=1`
+/// puts int8 first, `HARK_WHISPER_INT8=0` float32, in any directory.
 pub fn find(dir: &Path) -> Option<Files> {
+    let int8_env = std::env::var("HARK_WHISPER_INT8").ok();
+    let sherpa_only = std::env::var("HARK_WHISPER_DECODER").is_ok_and(|v| v == "sherpa");
+    find_with(dir, int8_env.as_deref(), sherpa_only)
+}
+
+/// [`find`] with `HARK_WHISPER_INT8`'s value and `HARK_WHISPER_DECODER=sherpa` given.
+fn find_with(dir: &Path, int8_env: Option<&str>, sherpa_only: bool) -> Option<Files> {
     let names: Vec<String> = std::fs::read_dir(dir)
         .ok()?
         .filter_map(Result::ok)
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    let int8_first = std::env::var("HARK_WHISPER_INT8").is_ok_and(|v| v == "1");
-    let sherpa_only = std::env::var("HARK_WHISPER_DECODER").is_ok_and(|v| v == "sherpa");
-    let precisions: [&str; 2] = if int8_first {
-        [".int8", ""]
-    } else {
-        ["", ".int8"]
-    };
     let has = |n: &str| names.iter().any(|x| x == n);
     // Stems with an encoder and a tokens file, in name order.
     let mut stems: Vec<&str> = names
@@ -84,6 +90,16 @@ pub fn find(dir: &Path) -> Option<Files> {
     stems.sort_unstable();
     stems.dedup();
     for stem in stems {
+        let int8_first = match int8_env {
+            Some("1") => true,
+            Some("0") => false,
+            _ => has(&format!("{stem}-decoder.hark.int8.onnx")),
+        };
+        let precisions: [&str; 2] = if int8_first {
+            [".int8", ""]
+        } else {
+            ["", ".int8"]
+        };
         let encoder = precisions
             .iter()
             .map(|p| format!("{stem}-encoder{p}.onnx"))
@@ -292,6 +308,9 @@ pub struct Whisper {
     layout: Layout,
     /// Sessions opened to validate the files, reused by the first worker.
     probe: Mutex<Option<(Session, Session)>>,
+    /// Prepacked weights of the encoder and the decoder, shared by every
+    /// worker's sessions.
+    prepacked: (PrepackedWeights, PrepackedWeights),
 }
 
 impl Whisper {
@@ -303,13 +322,14 @@ impl Whisper {
         }
         let vocab = Vocab::load(&files.tokens)?;
         let env = runtime::environment()?;
-        let open = |p: &Path| {
-            runtime::session(env, &Source::File(p.to_path_buf()), 1).map_err(|e| {
+        let prepacked = (PrepackedWeights::new(), PrepackedWeights::new());
+        let open = |p: &Path, w: &PrepackedWeights| {
+            runtime::session_sharing(env, &Source::File(p.to_path_buf()), 1, Some(w)).map_err(|e| {
                 ModelError::Invalid(format!("{}: not a loadable ONNX model: {e}", p.display()))
             })
         };
-        let encoder = open(&files.encoder)?;
-        let decoder = open(&files.decoder)?;
+        let encoder = open(&files.encoder, &prepacked.0)?;
+        let decoder = open(&files.decoder, &prepacked.1)?;
         let enc_origin = files.encoder.display().to_string();
         let meta = read_meta(&encoder, &enc_origin)?;
         check_io(
@@ -388,6 +408,7 @@ impl Whisper {
             vocab: Arc::new(vocab),
             files,
             probe: Mutex::new(Some((encoder, decoder))),
+            prepacked,
         })
     }
 
@@ -467,16 +488,24 @@ impl Family for Whisper {
             Some(s) => s,
             None => {
                 let env = runtime::environment()?;
-                let open = |p: &Path| {
-                    runtime::session(env, &Source::File(p.to_path_buf()), settings.intra_threads)
-                        .map_err(|e| {
-                            ModelError::Invalid(format!(
-                                "{}: cannot create an ONNX session: {e}",
-                                p.display()
-                            ))
-                        })
+                let open = |p: &Path, w: &PrepackedWeights| {
+                    runtime::session_sharing(
+                        env,
+                        &Source::File(p.to_path_buf()),
+                        settings.intra_threads,
+                        Some(w),
+                    )
+                    .map_err(|e| {
+                        ModelError::Invalid(format!(
+                            "{}: cannot create an ONNX session: {e}",
+                            p.display()
+                        ))
+                    })
                 };
-                (open(&self.files.encoder)?, open(&self.files.decoder)?)
+                (
+                    open(&self.files.encoder, &self.prepacked.0)?,
+                    open(&self.files.decoder, &self.prepacked.1)?,
+                )
             }
         };
         let options = Options {
@@ -1217,4 +1246,73 @@ fn segment_times(d: &Decoded, sp: &Specials, vocab: &Vocab, duration: f64) -> Ve
         close(&mut seg, start, duration, &mut out);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir_with(files: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for f in files {
+            std::fs::write(dir.path().join(f), b"").expect("write");
+        }
+        dir
+    }
+
+    fn names(f: &Files) -> (String, String) {
+        let name = |p: &PathBuf| p.file_name().map(|n| n.to_string_lossy().into_owned());
+        (
+            name(&f.encoder).unwrap_or_default(),
+            name(&f.decoder).unwrap_or_default(),
+        )
+    }
+
+    const HARK: [&str; 6] = [
+        "tiny.en-encoder.onnx",
+        "tiny.en-encoder.int8.onnx",
+        "tiny.en-decoder.onnx",
+        "tiny.en-decoder.hark.onnx",
+        "tiny.en-decoder.hark.int8.onnx",
+        "tiny.en-tokens.txt",
+    ];
+
+    #[test]
+    fn hark_directory_prefers_its_int8_files() {
+        let d = dir_with(&HARK);
+        let f = find_with(d.path(), None, false).expect("found");
+        let want = (
+            "tiny.en-encoder.int8.onnx",
+            "tiny.en-decoder.hark.int8.onnx",
+        );
+        assert_eq!(names(&f), (want.0.into(), want.1.into()));
+    }
+
+    #[test]
+    fn int8_off_gives_float32_hark_decoder() {
+        let d = dir_with(&HARK);
+        let f = find_with(d.path(), Some("0"), false).expect("found");
+        let want = ("tiny.en-encoder.onnx", "tiny.en-decoder.hark.onnx");
+        assert_eq!(names(&f), (want.0.into(), want.1.into()));
+        let f = find_with(d.path(), Some("0"), true).expect("found");
+        let want = ("tiny.en-encoder.onnx", "tiny.en-decoder.onnx");
+        assert_eq!(names(&f), (want.0.into(), want.1.into()));
+    }
+
+    #[test]
+    fn sherpa_directory_prefers_float32_unless_asked() {
+        let d = dir_with(&[
+            "tiny.en-encoder.onnx",
+            "tiny.en-encoder.int8.onnx",
+            "tiny.en-decoder.onnx",
+            "tiny.en-decoder.int8.onnx",
+            "tiny.en-tokens.txt",
+        ]);
+        let f = find_with(d.path(), None, false).expect("found");
+        let want = ("tiny.en-encoder.onnx", "tiny.en-decoder.onnx");
+        assert_eq!(names(&f), (want.0.into(), want.1.into()));
+        let f = find_with(d.path(), Some("1"), false).expect("found");
+        let want = ("tiny.en-encoder.int8.onnx", "tiny.en-decoder.int8.onnx");
+        assert_eq!(names(&f), (want.0.into(), want.1.into()));
+    }
 }
