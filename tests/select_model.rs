@@ -210,7 +210,13 @@ fn select_model_takes_model_onnx_before_int8_for_nemo_ctc() {
         ),
         (&["model.onnx"], None),
         (
-            &["model.onnx", "tokens.txt", "x-encoder.onnx", "x-decoder.onnx", "x-tokens.txt"],
+            &[
+                "model.onnx",
+                "tokens.txt",
+                "x-encoder.onnx",
+                "x-decoder.onnx",
+                "x-tokens.txt",
+            ],
             Some(&["model.onnx", "tokens.txt"]),
         ),
     ];
