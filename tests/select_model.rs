@@ -8,6 +8,7 @@
 //!
 //! `find` reads the variables from the process environment, so the tests
 //! that set them hold `ENV` while they do.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
