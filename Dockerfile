@@ -1,7 +1,8 @@
 # hark: offline batch speech transcription, as a container.
 #
+#   scripts/fetch-model whisper-tiny.en        # the default model, not committed
 #   docker build -t hark .
-#   cat audio.wav | docker run -i -e LICENSE_TOKEN=... hark
+#   cat audio.mp3 | docker run -i -e LICENSE_TOKEN=... hark      # English, no flags
 #
 # Four stages on a stock Debian base: `onnxruntime` fetches the pinned,
 # sha256-checked ONNX Runtime from its PyPI wheel, `build` compiles hark with
@@ -21,8 +22,8 @@
 #   HARK_WHISPER_INT8=1        bake in the int8 files where there are some
 #   HARK_WHISPER_DECODER=sherpa  bake in sherpa-onnx's decoder, not hark's
 #   HARK_MODEL_KEEP_ALL=1      bake in every file of HARK_MODEL_DIR
-#                   (the three choose as hark itself does at run time with
-#                   the same variables set; see scripts/select-model)
+#                   (the first two choose as hark itself does at run time
+#                   with the same variables set; see scripts/select-model)
 #   HARK_TRUSTED_KEYS_DIR  license public keys compiled in (default keys/trusted)
 
 ARG DEBIAN_IMAGE=debian:bookworm-slim
