@@ -1,12 +1,15 @@
 # hark: offline batch speech transcription, as a container.
 #
+#   scripts/fetch-model whisper-tiny.en        # the default model, not committed
 #   docker build -t hark .
-#   cat audio.wav | docker run -i -e LICENSE_TOKEN=... hark
+#   cat audio.mp3 | docker run -i -e LICENSE_TOKEN=... hark      # English, no flags
 #
-# Three stages on a stock Debian base: `onnxruntime` fetches the pinned,
+# Four stages on a stock Debian base: `onnxruntime` fetches the pinned,
 # sha256-checked ONNX Runtime from its PyPI wheel, `build` compiles hark with
-# Debian's rustc-web/cargo-web (bookworm-security, Rust >= 1.92), and the runtime
-# stage holds only the binary, the library, the default model and the user.
+# Debian's rustc-web/cargo-web (bookworm-security, Rust >= 1.92), `model` picks
+# from the model directory only the files hark will load (scripts/select-model),
+# and the runtime stage holds only the binary, the library, that model and the
+# user.
 # Works with the classic builder and BuildKit, with or without a registry: on a
 # machine that cannot pull, `scripts/make-base-image` creates
 # debian:bookworm-slim locally first. See docs/container.md.
@@ -14,10 +17,17 @@
 # Build arguments:
 #   DEBIAN_IMAGE    base image for every stage     (default debian:bookworm-slim)
 #   HARK_MODEL_DIR  model directory in the build context, baked in at
-#                   /opt/hark/model                 (default models/digits-en)
+#                   /opt/hark/model (default models/whisper-tiny.en, made by
+#                   `scripts/fetch-model whisper-tiny.en`; it is not committed)
+#   HARK_WHISPER_INT8=1        bake in the int8 files where there are some
+#   HARK_WHISPER_DECODER=sherpa  bake in sherpa-onnx's decoder, not hark's
+#   HARK_MODEL_KEEP_ALL=1      bake in every file of HARK_MODEL_DIR
+#                   (the first two choose as hark itself does at run time
+#                   with the same variables set; see scripts/select-model)
 #   HARK_TRUSTED_KEYS_DIR  license public keys compiled in (default keys/trusted)
 
 ARG DEBIAN_IMAGE=debian:bookworm-slim
+ARG HARK_MODEL_DIR=models/whisper-tiny.en
 
 # ---------------------------------------------------------- onnxruntime ----
 FROM ${DEBIAN_IMAGE} AS onnxruntime
@@ -76,8 +86,10 @@ RUN mkdir -p src \
 ARG HARK_TRUSTED_KEYS_DIR=keys/trusted
 COPY keys ./keys
 COPY Cargo.toml build.r[s] ./
-# The built-in model is compiled into the binary (include_bytes!).
-COPY models ./models
+# The built-in digits model is compiled into the binary (include_bytes!);
+# only it, so that changing the model baked in at /opt/hark/model (the
+# `model` stage below) never rebuilds hark.
+COPY models/digits-en ./models/digits-en
 COPY src ./src
 # COPY keeps the files' own mtimes, which can be older than the stub build:
 # touch them so cargo rebuilds hark.
@@ -88,16 +100,40 @@ RUN find src build.rs -type f -exec touch {} + 2>/dev/null; \
  && ldd /out/hark \
  && ! ldd /out/hark | grep -q 'not found'
 
+# ---------------------------------------------------------------- model ----
+FROM ${DEBIAN_IMAGE} AS model
+ARG HARK_MODEL_DIR
+ARG HARK_WHISPER_INT8=
+ARG HARK_WHISPER_DECODER=
+ARG HARK_MODEL_KEEP_ALL=
+COPY scripts/select-model /usr/local/bin/select-model
+# The wildcard keeps a missing directory from failing the COPY with Docker's
+# own message, so that the RUN below can say what to do (select-model always
+# matches). Only the files at the top of the directory are used.
+COPY scripts/select-model ${HARK_MODEL_DIR}/* /ctx/model/
+RUN set -e; rm /ctx/model/select-model; \
+    if [ -z "$(ls -A /ctx/model)" ]; then \
+      echo "error: HARK_MODEL_DIR=${HARK_MODEL_DIR}: no such directory in the build context (or it is empty)." >&2; \
+      echo "  Make the default model first: scripts/fetch-model whisper-tiny.en" >&2; \
+      echo "  (or scripts/fetch-model whisper-base and --build-arg HARK_MODEL_DIR=models/whisper-base;" >&2; \
+      echo "  a directory outside models/ is not in the build context, see .dockerignore)" >&2; \
+      exit 1; \
+    fi; \
+    HARK_WHISPER_INT8="$HARK_WHISPER_INT8" HARK_WHISPER_DECODER="$HARK_WHISPER_DECODER" \
+      HARK_MODEL_KEEP_ALL="$HARK_MODEL_KEEP_ALL" select-model /ctx/model /model \
+ || { echo "error: HARK_MODEL_DIR=${HARK_MODEL_DIR}: see above" >&2; exit 1; }
+
 # -------------------------------------------------------------- runtime ----
 FROM ${DEBIAN_IMAGE}
-ARG HARK_MODEL_DIR=models/digits-en
 LABEL org.opencontainers.image.title="hark" \
       org.opencontainers.image.description="Offline one-shot batch speech transcription (Speechmatics json-v2 compatible)" \
       org.opencontainers.image.licenses="MIT"
 
 COPY --from=onnxruntime /opt/hark/lib/ /opt/hark/lib/
 COPY --from=build /out/hark /opt/hark/bin/hark
-COPY ${HARK_MODEL_DIR}/ /opt/hark/model/
+COPY --from=model /model/ /opt/hark/model/
+# For derived images that bake in another model (examples/whisper-base).
+COPY --from=model /usr/local/bin/select-model /opt/hark/bin/select-model
 
 # A numeric non-root user (Kubernetes' runAsNonRoot can only verify numeric
 # ones). Any other --user UID:GID works too: hark needs no passwd entry, no
