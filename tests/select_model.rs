@@ -255,8 +255,8 @@ fn select_model_copies_the_chosen_files_and_the_model_card() {
         got,
         [
             "README.md",
-            "tiny.en-decoder.hark.onnx",
-            "tiny.en-encoder.onnx",
+            "tiny.en-decoder.hark.int8.onnx",
+            "tiny.en-encoder.int8.onnx",
             "tiny.en-tokens.txt"
         ]
     );
