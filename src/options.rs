@@ -26,6 +26,8 @@ pub struct Options {
     pub model: Option<PathBuf>,
     /// `--vad-model` / `HARK_VAD_MODEL`, if given.
     pub vad_model: Option<PathBuf>,
+    /// `--speaker-model` / `HARK_SPEAKER_MODEL`, if given.
+    pub speaker_model: Option<PathBuf>,
     /// `--beam-size` / `HARK_BEAM_SIZE` (1: greedy).
     pub beam_size: usize,
     /// `--license`, if given.
@@ -146,6 +148,10 @@ impl Options {
             input,
             model: cli.model.clone().filter(|p| !p.as_os_str().is_empty()),
             vad_model: cli.vad_model.clone().filter(|p| !p.as_os_str().is_empty()),
+            speaker_model: cli
+                .speaker_model
+                .clone()
+                .filter(|p| !p.as_os_str().is_empty()),
             beam_size: usize::from(cli.beam_size),
             license: cli.license.clone(),
             job_config: cli.job_config.clone(),
