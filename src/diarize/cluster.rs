@@ -1,6 +1,10 @@
-//! Agglomerative clustering of unit vectors by cosine similarity, average
-//! linkage: clusters merge while the best pair's mean similarity is at least
-//! a threshold, then (if asked) until at most `max_clusters` remain.
+//! Agglomerative clustering of unit vectors by cosine similarity, centroid
+//! linkage: the similarity of two clusters is the cosine between their mean
+//! vectors; clusters merge while the best pair's is at least a threshold,
+//! then (if asked) until at most `max_clusters` remain. (Centroid rather
+//! than average linkage: a speaker's windows vary more among themselves
+//! than their means do, and on the benchmark files the means of different
+//! speakers stayed below 0.65 while one speaker's parts merged above 0.77.)
 //!
 //! Large inputs are clustered on an evenly spaced subset of at most
 //! [`MAX_POINTS`] (memory and time stay bounded: the similarity matrix is
@@ -102,9 +106,10 @@ pub fn nearest(p: &[f32], centroids: &[Vec<f32>]) -> usize {
 
 type Agglomerated = (Vec<Vec<usize>>, Option<f32>, Option<f32>);
 
-/// Average-linkage agglomeration of `points[subset]` (Lance-Williams
-/// updates on a dense similarity matrix). Returns the groups (as point
-/// indices), ordered by their first member.
+/// Centroid-linkage agglomeration of `points[subset]` on a dense
+/// similarity matrix (a merged cluster's row is recomputed from its summed
+/// vector). Returns the groups (as point indices), ordered by their first
+/// member.
 fn agglomerate(
     points: &[Vec<f32>],
     subset: &[usize],
@@ -121,7 +126,8 @@ fn agglomerate(
         }
     }
     let mut alive = vec![true; m];
-    let mut size = vec![1usize; m];
+    let mut sums: Vec<Vec<f32>> = subset.iter().map(|&p| points[p].clone()).collect();
+    let mut norms: Vec<f32> = vec![1.0; m];
     let mut members: Vec<Vec<usize>> = subset.iter().map(|&p| vec![p]).collect();
     let best_of = |sim: &[f32], alive: &[bool], i: usize| -> Option<(usize, f32)> {
         (0..m)
@@ -147,16 +153,19 @@ fn agglomerate(
         }
         let (a, b) = (i.min(j), i.max(j));
         // Merge b into a.
-        let (na, nb) = (size[a] as f32, size[b] as f32);
+        let moved_sum = std::mem::take(&mut sums[b]);
+        for (x, y) in sums[a].iter_mut().zip(&moved_sum) {
+            *x += y;
+        }
+        norms[a] = sums[a].iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+        alive[b] = false;
         for k in 0..m {
-            if alive[k] && k != a && k != b {
-                let v = (na * sim[a * m + k] + nb * sim[b * m + k]) / (na + nb);
+            if alive[k] && k != a {
+                let v = cosine(&sums[a], &sums[k]) / (norms[a] * norms[k]);
                 sim[a * m + k] = v;
                 sim[k * m + a] = v;
             }
         }
-        alive[b] = false;
-        size[a] += size[b];
         let moved = std::mem::take(&mut members[b]);
         members[a].extend(moved);
         count -= 1;

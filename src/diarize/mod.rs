@@ -210,6 +210,21 @@ pub fn label(items: &mut [Item], windows: &[Window], settings: &Settings) -> Out
     let mut assignment = clusters.assignment.clone();
     let mut centroids = clusters.centroids.clone();
     absorb_small(&points, &mut assignment, &mut centroids);
+    if tracing::enabled!(tracing::Level::DEBUG) && centroids.len() <= 16 {
+        for (k, c) in centroids.iter().enumerate() {
+            let first = assignment.iter().position(|&a| a == k);
+            let n = assignment.iter().filter(|&&a| a == k).count();
+            let sims: Vec<String> = centroids
+                .iter()
+                .map(|o| format!("{:.3}", cluster::cosine(c, o)))
+                .collect();
+            tracing::debug!(
+                "speaker cluster {k}: {n} windows, first at {:.1} s; centroid similarities [{}]",
+                first.map_or(0.0, |i| windows[i].start),
+                sims.join(" ")
+            );
+        }
+    }
     if settings.prefer_current {
         for i in 1..assignment.len() {
             let (prev, cur) = (assignment[i - 1], assignment[i]);
