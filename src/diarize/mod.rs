@@ -416,10 +416,14 @@ mod tests {
         // A short region gets one window around it, clamped at 0.
         assert_eq!(w[0], (0.0, 1.5));
         assert_eq!(w[1], (2.45, 3.95));
-        // 5.0, 5.75, ... 7.25 (ends 8.75), then the tail ending at 9.0.
+        // 5.0, 5.75, 6.5, 7.25 (ends 8.75): the 0.25 s left is under half a hop.
         let long: Vec<(f64, f64)> = w[2..].to_vec();
-        assert_eq!(long.len(), 5);
-        assert!((long[4].1 - 9.0).abs() < 1e-9);
+        assert_eq!(long.len(), 4);
+        assert!((long[3].1 - 8.75).abs() < 1e-9);
+        // 0.55 s left: a tail window ends at the region's end.
+        let w = plan_windows(&[(5.0, 9.3)], 10.0);
+        assert_eq!(w.len(), 5);
+        assert!((w[4].1 - 9.3).abs() < 1e-9);
         // A chunk shorter than a window: the window starts at 0.
         assert_eq!(plan_windows(&[(0.1, 0.3)], 0.5), [(0.0, 1.5)]);
     }
