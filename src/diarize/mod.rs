@@ -357,9 +357,7 @@ fn smooth_lone_runs(items: &[Item], speaker: &mut [Option<usize>]) {
             let (before, after) = (words[start - 1], words[end + 1]);
             let other = speaker[before];
             if other == speaker[after] && other != s && !ends_sentence(before, after) {
-                for j in before + 1..after {
-                    speaker[j] = other;
-                }
+                speaker[before + 1..after].fill(other);
             }
         }
         start = end + 1;
