@@ -21,7 +21,7 @@ use crate::license::{self, Entitlement, Feature};
 use crate::model::silero_vad::SileroVad;
 use crate::model::{self, Family};
 use crate::options::{Options, DEFAULT_INPUT, DEFAULT_JOB_CONFIG, DEFAULT_LICENSE};
-use crate::pipeline::{self, Plan};
+use crate::pipeline::{self, Plan, SpeakerPlan};
 use crate::profile::Stage;
 use crate::transcript::{self, Transcript};
 use crate::{input, output, progress};
@@ -195,6 +195,28 @@ fn transcribe(opts: &Options) -> Result<(), Error> {
         Some(id) => Some(candidates(id, family.info(), &lic)?),
         None => None,
     };
+
+    // Speaker diarization needs its own model, found before any work.
+    let speakers = match &job.speaker {
+        Some(sd) => {
+            let asr_dir = opts.model.clone().or_else(|| {
+                let d = Path::new(model::INSTALLED_DIR);
+                d.is_dir().then(|| d.to_path_buf())
+            });
+            let m = model::speaker::locate(opts.speaker_model.as_deref(), asr_dir.as_deref())?;
+            tracing::info!(speaker_model = %m.origin, "speaker diarization");
+            Some(SpeakerPlan {
+                model: Arc::new(m),
+                settings: crate::diarize::Settings {
+                    max_speakers: sd.max_speakers,
+                    sensitivity: sd.sensitivity,
+                    prefer_current: sd.prefer_current,
+                },
+            })
+        }
+        None => None,
+    };
+
     let vad = match &opts.vad_model {
         Some(path) => {
             let vad = SileroVad::load(path)?;
@@ -216,6 +238,7 @@ fn transcribe(opts: &Options) -> Result<(), Error> {
         detect,
         translate: !job.translate_to.is_empty(),
         vocabulary: job.vocabulary.iter().map(|v| v.content.clone()).collect(),
+        speakers,
     };
     tracing::info!(
         workers = plan.workers,

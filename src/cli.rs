@@ -71,6 +71,12 @@ pub struct Cli {
           value_parser = clap::value_parser!(u16).range(1..=16))]
     pub beam_size: u16,
 
+    /// Speaker model directory for `diarization: "speaker"` (ge2e.onnx, from
+    /// scripts/fetch-model speaker-ge2e). Default: speaker-ge2e/ or speaker/
+    /// beside the model directory, else /opt/hark/speaker.
+    #[arg(long, value_name = "DIR", env = "HARK_SPEAKER_MODEL")]
+    pub speaker_model: Option<PathBuf>,
+
     /// Silero VAD model (silero_vad.onnx, v5) to find pauses with, instead of the
     /// built-in energy detector (~10x slower; whether it helps depends on the
     /// audio: see docs/performance.md).

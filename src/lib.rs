@@ -7,7 +7,8 @@
 //! ONNX session, decoder) → transcript (json-v2, txt, srt, vtt) → output
 //! ```
 //!
-//! [`pipeline`] runs the stages; [`app`] orders the whole run (options, job
+//! [`diarize`] labels speakers (`diarization: "speaker"`) from the
+//! recognised words and speaker embeddings. [`pipeline`] runs the stages; [`app`] orders the whole run (options, job
 //! config, license, input, model, pipeline, output); [`job_config`] reads the
 //! Speechmatics job config; [`exit`] holds the exit-code table; [`error`]
 //! wraps each stage's error into one type. [`logging`] is the one printer of
@@ -18,6 +19,7 @@ pub mod app;
 pub mod audio;
 pub mod chunk;
 pub mod cli;
+pub mod diarize;
 pub mod error;
 pub mod exit;
 pub mod input;

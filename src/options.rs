@@ -28,6 +28,8 @@ pub struct Options {
     pub enhanced_model: Option<PathBuf>,
     /// `--vad-model` / `HARK_VAD_MODEL`, if given.
     pub vad_model: Option<PathBuf>,
+    /// `--speaker-model` / `HARK_SPEAKER_MODEL`, if given.
+    pub speaker_model: Option<PathBuf>,
     /// `--beam-size` / `HARK_BEAM_SIZE` (1: greedy).
     pub beam_size: usize,
     /// `--license`, if given.
@@ -152,6 +154,10 @@ impl Options {
                 .clone()
                 .filter(|p| !p.as_os_str().is_empty()),
             vad_model: cli.vad_model.clone().filter(|p| !p.as_os_str().is_empty()),
+            speaker_model: cli
+                .speaker_model
+                .clone()
+                .filter(|p| !p.as_os_str().is_empty()),
             beam_size: usize::from(cli.beam_size),
             license: cli.license.clone(),
             job_config: cli.job_config.clone(),

@@ -8,6 +8,10 @@
 //! back in chunk order, so the transcript does not depend on the number of
 //! workers or on scheduling.
 //!
+//! With speaker diarization each worker also embeds its chunk's speech
+//! (its own speaker-encoder session, on the same samples) and the windows
+//! are clustered into speakers once every chunk is in ([`crate::diarize`]).
+//!
 //! The only module besides `app` that knows every stage.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,9 +23,11 @@ use crate::chunk::{
     Chunk, Chunker, DetectorError, EnergyDetector, Limits, SpeechDetector, WindowScorer,
     WindowedDetector,
 };
+use crate::diarize::{self, Window};
 use crate::error::Error;
 use crate::input::Input;
 use crate::model::silero_vad::{self, SileroSession, SileroVad};
+use crate::model::speaker::{SpeakerEmbedder, SpeakerModel};
 use crate::model::{self, Family, ModelError, Recognition, Recognizer, Word, WordKind};
 use crate::profile::Stage;
 use crate::transcript::{Attach, Item, ItemKind};
@@ -49,6 +55,8 @@ pub struct Plan {
     pub translate: bool,
     /// Words to bias recognition towards (`additional_vocab`).
     pub vocabulary: Vec<String>,
+    /// Speaker diarization: the speaker model and the settings.
+    pub speakers: Option<SpeakerPlan>,
 }
 
 /// A chunk's identified language, at absolute times.
@@ -75,6 +83,15 @@ pub struct Translated {
     pub channel: Option<String>,
 }
 
+/// How to diarize speakers.
+#[derive(Clone, Debug)]
+pub struct SpeakerPlan {
+    /// The speaker encoder (each worker opens its own session).
+    pub model: Arc<SpeakerModel>,
+    /// Sensitivity, maximum count, preference for the current speaker.
+    pub settings: diarize::Settings,
+}
+
 /// The recognised items and what was learnt about the audio.
 #[derive(Debug)]
 pub struct Recognized {
@@ -90,6 +107,8 @@ pub struct Recognized {
     pub identified: Vec<Identified>,
     /// The English translation (when asked), in time order.
     pub translation: Vec<Translated>,
+    /// Speaker diarization's outcome, when it ran.
+    pub diarization: Option<diarize::Outcome>,
 }
 
 /// Where a chunk sits in its stream; kept after its samples are freed.
@@ -102,7 +121,15 @@ struct Span {
     own_end: u64,
 }
 
-type Output = Vec<(usize, Span, Recognition)>;
+/// One recognised chunk: its place, words and (when diarizing) windows.
+struct ChunkResult {
+    seq: usize,
+    span: Span,
+    rec: Recognition,
+    windows: Vec<Window>,
+}
+
+type Output = Vec<ChunkResult>;
 
 /// Opens the audio in `input`; fails fast on undecodable input.
 pub fn open_audio(input: Input) -> Result<AudioStream, Error> {
@@ -142,7 +169,8 @@ pub fn recognize(
             translate: plan.translate,
             vocabulary: plan.vocabulary.clone(),
         };
-        let outputs = pool.broadcast(|_| work(&rx, family, &settings, &abort));
+        let speakers = plan.speakers.as_ref().map(|p| p.model.as_ref());
+        let outputs = pool.broadcast(|_| work(&rx, family, speakers, &settings, &abort));
         let produced = producer
             .join()
             .unwrap_or_else(|_| Err(Error::Internal("the decoding thread panicked".into())));
@@ -154,9 +182,24 @@ pub fn recognize(
     for out in outputs {
         all.extend(out?);
     }
-    all.sort_by_key(|(seq, _, _)| *seq);
-    let items = assemble(&all, plan);
+    all.sort_by_key(|c| c.seq);
+    let mut items = assemble(&all, plan);
     let (identified, translation) = chunk_extras(&all, plan);
+    let diarization = plan.speakers.as_ref().map(|sp| {
+        Stage::Diarize.time(|| {
+            let windows = place_windows(&all);
+            let out = diarize::label(&mut items, &windows, &sp.settings);
+            tracing::info!(
+                speakers = out.speakers,
+                windows = out.windows,
+                last_merge = ?out.last_merge,
+                next_merge = ?out.next_merge,
+                threshold = sp.settings.threshold(),
+                "speaker diarization"
+            );
+            out
+        })
+    });
     Ok(Recognized {
         items,
         audio: info,
@@ -164,6 +207,7 @@ pub fn recognize(
         chunks,
         identified,
         translation,
+        diarization,
     })
 }
 
@@ -281,10 +325,12 @@ fn vad_error(e: DetectorError) -> Error {
 fn work(
     rx: &Mutex<Receiver<(usize, Chunk)>>,
     family: &dyn Family,
+    speakers: Option<&SpeakerModel>,
     settings: &model::Settings,
     abort: &AtomicBool,
 ) -> Result<Output, Error> {
     let mut rec: Option<Box<dyn Recognizer>> = None;
+    let mut embedder: Option<SpeakerEmbedder> = None;
     let mut out = Vec::new();
     loop {
         let msg = match rx.lock() {
@@ -295,7 +341,7 @@ fn work(
         if abort.load(Ordering::Relaxed) {
             continue; // drain so the producer is never blocked
         }
-        let result = match &mut rec {
+        let recognized = match &mut rec {
             Some(r) => r.recognize(&chunk.samples),
             None => {
                 tracing::debug!(seq, "worker starts: building its recognizer");
@@ -304,21 +350,35 @@ fn work(
                     .and_then(|r| rec.insert(r).recognize(&chunk.samples))
             }
         };
+        let result = recognized.and_then(|rec| {
+            let Some(model) = speakers else {
+                return Ok((rec, Vec::new()));
+            };
+            let windows = Stage::Diarize.time(|| {
+                let e = match &mut embedder {
+                    Some(e) => e,
+                    None => embedder.insert(model.embedder(settings.intra_threads)?),
+                };
+                diarize::embed_chunk(e, &chunk.samples, &rec.words)
+            })?;
+            Ok((rec, windows))
+        });
         if result.is_ok() {
             crate::progress::advance(chunk.stream, chunk.own_end as f64 / f64::from(TARGET_RATE));
         }
         match result {
-            Ok(tokens) => out.push((
+            Ok((rec, windows)) => out.push(ChunkResult {
                 seq,
-                Span {
+                span: Span {
                     stream: chunk.stream,
                     start: chunk.start,
                     end: chunk.start + chunk.samples.len() as u64,
                     own_start: chunk.own_start,
                     own_end: chunk.own_end,
                 },
-                tokens,
-            )),
+                rec,
+                windows,
+            }),
             Err(e) => {
                 abort.store(true, Ordering::Relaxed);
                 drain(rx);
@@ -334,23 +394,6 @@ fn drain(rx: &Mutex<Receiver<(usize, Chunk)>>) {
     while let Ok(Ok(_)) = rx.lock().map(|r| r.recv()) {}
 }
 
-/// The times a chunk owns, in seconds: its own span, open at an edge where
-/// it does not overlap a neighbour (see [`assemble`]).
-fn owned(span: &Span) -> (f64, f64) {
-    let rate = f64::from(TARGET_RATE);
-    let a = if span.own_start <= span.start {
-        f64::NEG_INFINITY
-    } else {
-        span.own_start as f64 / rate
-    };
-    let b = if span.own_end >= span.end {
-        f64::INFINITY
-    } else {
-        span.own_end as f64 / rate
-    };
-    (a, b)
-}
-
 fn channel_label(plan: &Plan, stream: usize) -> Option<String> {
     plan.per_channel.then(|| {
         plan.channel_labels
@@ -364,11 +407,11 @@ fn channel_label(plan: &Plan, stream: usize) -> Option<String> {
 /// ones it owns; English words' own sentences when no translation was
 /// made), at absolute times.
 fn chunk_extras(outputs: &Output, plan: &Plan) -> (Vec<Identified>, Vec<Translated>) {
-    let rate = f64::from(TARGET_RATE);
     let mut identified = Vec::new();
     let mut translated: Vec<(usize, Translated)> = Vec::new();
-    for (_, span, rec) in outputs {
-        let offset = span.start as f64 / rate;
+    for c in outputs {
+        let (span, rec) = (&c.span, &c.rec);
+        let (offset, own_a, own_b) = span.owned();
         if let (Some(d), Some(first), Some(last)) =
             (&rec.detection, rec.words.first(), rec.words.last())
         {
@@ -385,7 +428,6 @@ fn chunk_extras(outputs: &Output, plan: &Plan) -> (Vec<Identified>, Vec<Translat
             Some(t) => t.clone(),
             None => model::words::sentences(&rec.words),
         };
-        let (own_a, own_b) = owned(span);
         for s in sentences {
             let mid = offset + 0.5 * (s.start + s.end);
             if mid >= own_a && mid < own_b {
@@ -405,17 +447,54 @@ fn chunk_extras(outputs: &Output, plan: &Plan) -> (Vec<Identified>, Vec<Translat
     (identified, translated.into_iter().map(|(_, t)| t).collect())
 }
 
+impl Span {
+    /// The chunk's start and the part of it it owns, in seconds. A chunk
+    /// owns its edges unless it overlaps a neighbour there: a word a model
+    /// places at the very end of its chunk is still its own.
+    fn owned(&self) -> (f64, f64, f64) {
+        let rate = f64::from(TARGET_RATE);
+        let own_a = if self.own_start <= self.start {
+            f64::NEG_INFINITY
+        } else {
+            self.own_start as f64 / rate
+        };
+        let own_b = if self.own_end >= self.end {
+            f64::INFINITY
+        } else {
+            self.own_end as f64 / rate
+        };
+        (self.start as f64 / rate, own_a, own_b)
+    }
+}
+
+/// Every chunk's speaker windows in absolute time, each kept by the chunk
+/// that owns its centre, in time order.
+fn place_windows(outputs: &Output) -> Vec<Window> {
+    let mut all: Vec<Window> = Vec::new();
+    for c in outputs {
+        let (offset, own_a, own_b) = c.span.owned();
+        for w in &c.windows {
+            let mid = offset + w.centre();
+            if mid >= own_a && mid < own_b {
+                all.push(Window {
+                    start: offset + w.start,
+                    end: offset + w.end,
+                    embedding: w.embedding.clone(),
+                });
+            }
+        }
+    }
+    all.sort_by(|a, b| a.centre().total_cmp(&b.centre()));
+    all
+}
+
 /// Turns per-chunk tokens into absolute, time-ordered items, keeping only the
 /// words each chunk owns (so overlapping cuts neither lose nor double words).
 fn assemble(outputs: &Output, plan: &Plan) -> Vec<Item> {
-    let rate = f64::from(TARGET_RATE);
     let mut items = Vec::new();
-    for (_, span, rec) in outputs {
-        let words = &rec.words;
-        let offset = span.start as f64 / rate;
-        // A chunk owns its edges unless it overlaps a neighbour there: a word
-        // a model places at the very end of its chunk is still its own.
-        let (own_a, own_b) = owned(span);
+    for c in outputs {
+        let (span, words) = (&c.span, &c.rec.words);
+        let (offset, own_a, own_b) = span.owned();
         let channel = channel_label(plan, span.stream);
         // A punctuation mark goes with the word it attaches to, so it is kept
         // exactly when that word is.
@@ -475,7 +554,7 @@ fn assemble(outputs: &Output, plan: &Plan) -> Vec<Item> {
                     speaker: "UU".to_string(),
                     is_eos,
                     attaches_to,
-                    language: rec.language.clone(),
+                    language: c.rec.language.clone(),
                 },
             ));
         }

@@ -28,11 +28,13 @@ pub enum Stage {
     Decoder,
     /// Word times (Whisper alignment) and words.
     Align,
+    /// Speaker embeddings and clustering (`diarization: "speaker"`).
+    Diarize,
     /// Building and writing the transcript.
     Output,
 }
 
-const STAGES: [(Stage, &str); 9] = [
+const STAGES: [(Stage, &str); 10] = [
     (Stage::Decode, "decode"),
     (Stage::Resample, "resample"),
     (Stage::Vad, "vad"),
@@ -41,10 +43,11 @@ const STAGES: [(Stage, &str); 9] = [
     (Stage::Encoder, "encoder"),
     (Stage::Decoder, "decoder"),
     (Stage::Align, "align"),
+    (Stage::Diarize, "diarize"),
     (Stage::Output, "output"),
 ];
 
-static NANOS: [AtomicU64; 9] = [const { AtomicU64::new(0) }; 9];
+static NANOS: [AtomicU64; 10] = [const { AtomicU64::new(0) }; 10];
 
 impl Stage {
     fn index(self) -> usize {

@@ -15,27 +15,12 @@ use hark::job_config::{Diarization, Effective, JobConfig};
 
 const EXAMPLES: &str = "tests/fixtures/job_config/speechmatics";
 
-const SPEAKER: &str =
-    "transcription_config.diarization \"speaker\" is not supported (hark supports \"none\" and \"channel\")";
-
 /// What hark says about each example (fixture name → problems; empty: accepted).
 const EXPECTED: &[(&str, &[&str])] = &[
-    ("batch-batch-diarization-L40.json", &[SPEAKER]),
+    ("batch-batch-diarization-L40.json", &[]),
     ("batch-batch-diarization-L95.json", &[]),
-    (
-        "batch-batch-diarization-L138.json",
-        &[
-            "transcription_config.speaker_diarization_config is not supported",
-            SPEAKER,
-        ],
-    ),
-    (
-        "batch-batch-diarization-L162.json",
-        &[
-            "transcription_config.speaker_diarization_config is not supported",
-            SPEAKER,
-        ],
-    ),
+    ("batch-batch-diarization-L138.json", &[]),
+    ("batch-batch-diarization-L162.json", &[]),
     ("batch-output-L62.json", &[]),
     ("batch-output-L203.json", &["tracking is not supported"]),
     ("batch-srt-format-L38.json", &[]),

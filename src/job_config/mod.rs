@@ -9,13 +9,16 @@
 //!   (`transcription_config.diarisation`), every such field at once;
 //! - a field the schema has but hark does not implement is an error naming
 //!   its path (`transcription_config.enable_entities is not supported`), as is
-//!   a value hark does not implement (`diarization: speaker`);
+//!   a value hark does not implement;
 //! - explicit `null` means "not given".
 //!
 //! What hark implements: `type: transcription`; `transcription_config.language`;
-//! `diarization: none | channel` with `channel_diarization_labels` (channels
-//! beyond the labels given are labelled `channel_N`; labels beyond the
-//! channels are unused); `transcript_filtering_config.{replacements,
+//! `diarization: none | channel | speaker`, with `channel_diarization_labels`
+//! for `channel` (channels beyond the labels given are labelled `channel_N`;
+//! labels beyond the channels are unused) and
+//! `speaker_diarization_config.{speaker_sensitivity, prefer_current_speaker,
+//! max_speakers}` for `speaker` (`max_speakers` is not in the batch schema:
+//! accepted as an upper bound); `transcript_filtering_config.{replacements,
 //! remove_disfluencies}` (disfluencies: English only);
 //! `punctuation_overrides.permitted_marks`; `output_config.srt_overrides`;
 //! `fetch_data.url` with a `file://` URL (hark never goes to the network);
@@ -198,26 +201,40 @@ impl JobConfig {
                 tc.audio_filtering_config.is_some(),
                 &p("audio_filtering_config"),
             );
-            field(
-                tc.speaker_diarization_config.is_some(),
-                &p("speaker_diarization_config"),
-            );
+            if let Some(sd) = &tc.speaker_diarization_config {
+                field(
+                    sd.get_speakers.is_some(),
+                    &p("speaker_diarization_config.get_speakers"),
+                );
+                field(
+                    sd.speakers.is_some(),
+                    &p("speaker_diarization_config.speakers"),
+                );
+            }
             if let Some(po) = &tc.punctuation_overrides {
                 field(
                     po.sensitivity.is_some(),
                     &p("punctuation_overrides.sensitivity"),
                 );
             }
-            if let Some(d) = tc.diarization.filter(|d| *d == Diarization::Speaker) {
-                out.push(format!(
-                    "transcription_config.diarization {:?} is not supported (hark supports \"none\" and \"channel\")",
-                    d.as_str()
-                ));
-            }
         }
         out
     }
 }
+
+/// `speaker_diarization_config` with its defaults filled in.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SpeakerDiarization {
+    /// `speaker_sensitivity`, 0..=1 (default 0.5): higher gives more speakers.
+    pub sensitivity: f64,
+    /// `prefer_current_speaker` (default false).
+    pub prefer_current: bool,
+    /// `max_speakers`, if given (at least 1).
+    pub max_speakers: Option<usize>,
+}
+
+/// `speaker_sensitivity` when the config does not give one.
+pub const DEFAULT_SPEAKER_SENSITIVITY: f64 = 0.5;
 
 /// The settings hark runs with, after the config, the flags and the defaults.
 #[derive(Clone, Debug)]
@@ -235,10 +252,13 @@ pub struct Effective {
     pub vocabulary: Vec<VocabEntry>,
     /// `operating_point` / `model` (`standard` or `enhanced`), if given.
     pub operating_point: Option<Model>,
-    /// `none` or `channel`.
+    /// `none`, `channel` or `speaker`.
     pub diarization: Diarization,
     /// Labels for channel diarization, as given (may be fewer than channels).
     pub channel_labels: Vec<String>,
+    /// Speaker diarization settings (`speaker_diarization_config`, defaults
+    /// filled in), when `diarization` is `speaker`.
+    pub speaker: Option<SpeakerDiarization>,
     /// Subtitle layout (`output_config.srt_overrides`).
     pub srt: Layout,
     /// Transcript filters (replacements, disfluencies, permitted marks).
@@ -280,6 +300,8 @@ impl Effective {
         let translate_to = translation(config, &mut problems);
         let vocabulary = vocabulary(tc, &mut problems);
         let operating_point = tc.and_then(|t| t.model.or(t.operating_point));
+        let (speaker, speaker_problems) = speaker_settings(tc, diarization);
+        problems.extend(speaker_problems);
         let (filters, filter_problems) = filters(tc, &language);
         problems.extend(filter_problems);
         let (srt, srt_problems) = layout(config.and_then(|c| c.output_config.as_ref()));
@@ -314,6 +336,7 @@ impl Effective {
             operating_point,
             diarization,
             channel_labels: labels,
+            speaker,
             srt,
             filters,
             input_url,
@@ -469,6 +492,48 @@ fn vocabulary(
     out
 }
 
+fn speaker_settings(
+    tc: Option<&schema::TranscriptionConfig>,
+    diarization: Diarization,
+) -> (Option<SpeakerDiarization>, Vec<String>) {
+    const PATH: &str = "transcription_config.speaker_diarization_config";
+    let mut problems = Vec::new();
+    let sd = tc.and_then(|t| t.speaker_diarization_config.as_ref());
+    if sd.is_some() && diarization != Diarization::Speaker {
+        problems.push(format!(
+            "{PATH} is given but diarization is {:?}: set \"diarization\": \"speaker\"",
+            diarization.as_str()
+        ));
+    }
+    if diarization != Diarization::Speaker {
+        return (None, problems);
+    }
+    let mut out = SpeakerDiarization {
+        sensitivity: DEFAULT_SPEAKER_SENSITIVITY,
+        prefer_current: false,
+        max_speakers: None,
+    };
+    if let Some(sd) = sd {
+        if let Some(s) = sd.speaker_sensitivity {
+            if (0.0..=1.0).contains(&s) {
+                out.sensitivity = s;
+            } else {
+                problems.push(format!(
+                    "{PATH}.speaker_sensitivity must be between 0 and 1, not {s}"
+                ));
+            }
+        }
+        out.prefer_current = sd.prefer_current_speaker.unwrap_or(false);
+        if let Some(m) = sd.max_speakers {
+            match usize::try_from(m) {
+                Ok(n) if n >= 1 => out.max_speakers = Some(n),
+                _ => problems.push(format!("{PATH}.max_speakers must be at least 1, not {m}")),
+            }
+        }
+    }
+    (Some(out), problems)
+}
+
 /// At most this many `transcript_filtering_config.replacements` ...
 const MAX_REPLACEMENTS: usize = 1000;
 /// ... of which at most this many regular expressions (each is compiled,
@@ -567,6 +632,19 @@ fn echo(
     });
     if !labels.is_empty() {
         v["channel_diarization_labels"] = json!(labels);
+    }
+    if let Some(sd) = tc.and_then(|t| t.speaker_diarization_config.as_ref()) {
+        let mut m = serde_json::Map::new();
+        if let Some(s) = sd.speaker_sensitivity {
+            m.insert("speaker_sensitivity".into(), json!(s));
+        }
+        if let Some(p) = sd.prefer_current_speaker {
+            m.insert("prefer_current_speaker".into(), json!(p));
+        }
+        if let Some(n) = sd.max_speakers {
+            m.insert("max_speakers".into(), json!(n));
+        }
+        v["speaker_diarization_config"] = Value::Object(m);
     }
     if let Some(m) = tc.and_then(|t| t.model.or(t.operating_point)) {
         v["model"] = json!(match m {

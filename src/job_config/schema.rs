@@ -204,6 +204,10 @@ pub struct SpeakerDiarizationConfig {
     pub get_speakers: Option<bool>,
     /// `speakers`.
     pub speakers: Option<Vec<SpeakersInputItem>>,
+    /// `max_speakers`: not in the batch schema (Speechmatics' real-time
+    /// `speaker_diarization_config` has it); hark accepts it as an upper
+    /// bound on the number of speaker labels.
+    pub max_speakers: Option<i64>,
 }
 
 /// `SpeakersInputItem`.

@@ -88,7 +88,7 @@ fn unsupported_fields_name_their_paths() {
         r#"{"type": "transcription",
             "transcription_config": {"language": "en", "model": "enhanced", "enable_entities": true,
               "punctuation_overrides": {"permitted_marks": ["."], "sensitivity": 0.4},
-              "diarization": "speaker"},
+              "diarization": "speaker", "speaker_diarization_config": {"speakers": []}},
             "fetch_data": {"url": "file:///a.wav", "auth_headers": ["x"]},
             "notification_config": [{"url": "https://example.org"}],
             "tracking": {"title": "t"}}"#,
@@ -99,7 +99,7 @@ fn unsupported_fields_name_their_paths() {
         "tracking is not supported",
         "transcription_config.enable_entities is not supported",
         "transcription_config.punctuation_overrides.sensitivity is not supported",
-        "transcription_config.diarization \"speaker\" is not supported (hark supports \"none\" and \"channel\")",
+        "transcription_config.speaker_diarization_config.speakers is not supported",
     ] {
         assert!(p.iter().any(|m| m == want), "missing {want:?} in {p:#?}");
     }

@@ -14,6 +14,7 @@ pub mod features;
 pub mod nemo_ctc;
 pub mod runtime;
 pub mod silero_vad;
+pub mod speaker;
 pub mod tokens;
 pub mod whisper;
 pub mod words;

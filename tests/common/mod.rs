@@ -46,6 +46,7 @@ pub fn hark(tmp: &Path) -> Command {
     cmd.env_remove("LICENSE_TOKEN")
         .env_remove("HARK_MODEL")
         .env_remove("HARK_VAD_MODEL")
+        .env_remove("HARK_SPEAKER_MODEL")
         .env_remove("RUST_LOG")
         .env_remove("SM_LOG_DIR")
         .env("SM_JOB_ID", "testjob")
