@@ -70,7 +70,7 @@ fn load_model(opts: &Options, job: &job_config::Effective) -> Result<Box<dyn Fam
                     if missing_ability(e.info(), job).is_none() {
                         tracing::info!(
                             model = %dir.display(),
-                            "the standard model cannot {}: using the enhanced model",
+                            "the standard model: {}; using the enhanced model",
                             missing_ability(standard.info(), job).unwrap_or_default()
                         );
                         e
@@ -98,7 +98,7 @@ fn missing_ability(info: &model::ModelInfo, job: &job_config::Effective) -> Opti
     if let Some(id) = &job.identify {
         if !info.can.detect_language {
             return Some(format!(
-                "identify the language (language \"auto\"): the model {} speaks only {listed}; use a multilingual model such as whisper-base",
+                "cannot identify the language (language \"auto\"): the model {} speaks only {listed}; use a multilingual model such as whisper-base",
                 info.origin
             ));
         }
@@ -111,14 +111,14 @@ fn missing_ability(info: &model::ModelInfo, job: &job_config::Effective) -> Opti
         if !unknown.is_empty() {
             let unknown: Vec<String> = unknown.iter().map(|l| format!("{l:?}")).collect();
             return Some(format!(
-                "transcribe {} (language_identification_config): the model {} supports: {listed}",
+                "cannot transcribe {} (language_identification_config): the model {} supports: {listed}",
                 unknown.join(", "),
                 info.origin
             ));
         }
     } else if !speaks(&job.language) {
         return Some(format!(
-            "transcribe language {:?}: the model {} supports: {listed}",
+            "language {:?} is not supported by the model {} (it supports: {listed})",
             job.language, info.origin
         ));
     }
@@ -126,13 +126,13 @@ fn missing_ability(info: &model::ModelInfo, job: &job_config::Effective) -> Opti
         !job.translate_to.is_empty() && (job.identify.is_some() || job.language != "en");
     if needs_translation && !info.can.translate {
         return Some(format!(
-            "translate {:?} into English: the model {} does not translate",
+            "cannot translate {:?} into English: the model {} does not translate",
             job.language, info.origin
         ));
     }
     if !job.vocabulary.is_empty() && !info.can.vocabulary {
         return Some(format!(
-            "take transcription_config.additional_vocab: the model {} ({}) decodes greedily and cannot be biased",
+            "cannot take transcription_config.additional_vocab: the model {} ({}) decodes greedily and cannot be biased",
             info.origin, info.family
         ));
     }
@@ -189,7 +189,7 @@ fn transcribe(opts: &Options) -> Result<(), Error> {
     // 3. Model: one that can do what the job asks, or a usage error.
     let family = load_model(opts, &job)?;
     if let Some(why) = missing_ability(family.info(), &job) {
-        return Err(Error::Usage(format!("cannot {why}")));
+        return Err(Error::Usage(why));
     }
     let detect = match &job.identify {
         Some(id) => Some(candidates(id, family.info(), &lic)?),
