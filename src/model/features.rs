@@ -14,6 +14,7 @@
 
 use std::sync::Arc;
 
+use crate::model::mel_scale::{hz_to_mel as mel_slaney, mel_to_hz as inv_mel_slaney};
 use realfft::{RealFftPlanner, RealToComplex};
 
 /// Sample rate the front end expects.
@@ -54,30 +55,6 @@ impl std::fmt::Debug for Fbank {
 /// Number of frames for `num_samples` samples (Kaldi, `snip_edges = false`).
 pub fn num_frames(num_samples: usize) -> usize {
     (num_samples + FRAME_SHIFT / 2) / FRAME_SHIFT
-}
-
-fn mel_slaney(hz: f64) -> f64 {
-    let f_sp = 200.0f64 / 3.0;
-    let min_log_hz = 1000.0f64;
-    let min_log_mel = min_log_hz / f_sp;
-    let logstep = 6.4f64.ln() / 27.0;
-    if hz >= min_log_hz {
-        min_log_mel + (hz / min_log_hz).ln() / logstep
-    } else {
-        hz / f_sp
-    }
-}
-
-fn inv_mel_slaney(mel: f64) -> f64 {
-    let f_sp = 200.0f64 / 3.0;
-    let min_log_hz = 1000.0f64;
-    let min_log_mel = min_log_hz / f_sp;
-    let logstep = 6.4f64.ln() / 27.0;
-    if mel >= min_log_mel {
-        min_log_hz * (logstep * (mel - min_log_mel)).exp()
-    } else {
-        f_sp * mel
-    }
 }
 
 impl Fbank {

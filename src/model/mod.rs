@@ -11,6 +11,7 @@
 pub mod builtin;
 pub mod ctc;
 pub mod features;
+pub mod mel_scale;
 pub mod nemo_ctc;
 pub mod runtime;
 pub mod silero_vad;

@@ -12,6 +12,7 @@
 
 use std::sync::Arc;
 
+use crate::model::mel_scale::{hz_to_mel, mel_to_hz};
 use realfft::{RealFftPlanner, RealToComplex};
 
 /// Mel bands per frame.
@@ -50,30 +51,6 @@ impl Default for SpeakerMel {
 /// Frames librosa returns for `n` samples (`center=True`).
 pub fn num_frames(n: usize) -> usize {
     1 + n / HOP
-}
-
-fn hz_to_mel(hz: f64) -> f64 {
-    let f_sp = 200.0 / 3.0;
-    let min_log_hz = 1000.0;
-    let min_log_mel = min_log_hz / f_sp;
-    let logstep = 6.4f64.ln() / 27.0;
-    if hz >= min_log_hz {
-        min_log_mel + (hz / min_log_hz).ln() / logstep
-    } else {
-        hz / f_sp
-    }
-}
-
-fn mel_to_hz(mel: f64) -> f64 {
-    let f_sp = 200.0 / 3.0;
-    let min_log_hz = 1000.0;
-    let min_log_mel = min_log_hz / f_sp;
-    let logstep = 6.4f64.ln() / 27.0;
-    if mel >= min_log_mel {
-        min_log_hz * (logstep * (mel - min_log_mel)).exp()
-    } else {
-        f_sp * mel
-    }
 }
 
 /// librosa.filters.mel(sr=16000, n_fft=400, n_mels=40): [N_MELS][N_FFT/2+1].

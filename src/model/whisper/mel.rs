@@ -69,6 +69,7 @@
 
 use std::sync::Arc;
 
+use crate::model::mel_scale::{hz_to_mel, mel_to_hz};
 use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
 
@@ -264,33 +265,6 @@ fn reflect(i: i64) -> usize {
         i
     };
     r as usize
-}
-
-/// librosa's Slaney mel scale (`hz_to_mel`, `htk=False`): linear below
-/// 1 kHz, logarithmic above.
-fn hz_to_mel(hz: f64) -> f64 {
-    let f_sp = 200.0 / 3.0;
-    let min_log_hz = 1000.0;
-    let min_log_mel = min_log_hz / f_sp;
-    let logstep = 6.4f64.ln() / 27.0;
-    if hz >= min_log_hz {
-        min_log_mel + (hz / min_log_hz).ln() / logstep
-    } else {
-        hz / f_sp
-    }
-}
-
-/// The inverse of [`hz_to_mel`] (librosa's `mel_to_hz`, `htk=False`).
-fn mel_to_hz(mel: f64) -> f64 {
-    let f_sp = 200.0 / 3.0;
-    let min_log_hz = 1000.0;
-    let min_log_mel = min_log_hz / f_sp;
-    let logstep = 6.4f64.ln() / 27.0;
-    if mel >= min_log_mel {
-        min_log_hz * (logstep * (mel - min_log_mel)).exp()
-    } else {
-        f_sp * mel
-    }
 }
 
 /// `librosa.filters.mel(sr=16000, n_fft=400, n_mels, fmin=0, fmax=8000,
