@@ -286,7 +286,7 @@ fn transcribe(opts: &Options) -> Result<(), Error> {
                     start: t.start,
                     end: t.end,
                     content: t.text.clone(),
-                    speaker: "UU".to_string(),
+                    speaker: transcript::speaker_between(&rec.items, t.start, t.end),
                     channel: t.channel.clone(),
                 })
                 .collect();

@@ -155,6 +155,34 @@ pub struct Transcript {
     pub translations: Vec<(String, Vec<TranslationSentence>)>,
 }
 
+/// The speaker of the words between `start` and `end` seconds: the label
+/// that covers the most of their time (the first one on a tie), `UU` when
+/// no word there has a speaker. Gives a translated sentence its speaker.
+pub fn speaker_between(items: &[Item], start: f64, end: f64) -> String {
+    let mut time: Vec<(&str, f64)> = Vec::new();
+    for i in items
+        .iter()
+        .filter(|i| i.kind == ItemKind::Word && i.speaker != "UU")
+    {
+        let overlap = i.end.min(end) - i.start.max(start);
+        let mid = 0.5 * (i.start + i.end);
+        if overlap <= 0.0 && !(start..=end).contains(&mid) {
+            continue;
+        }
+        let w = overlap.max(1e-3);
+        match time.iter_mut().find(|(s, _)| *s == i.speaker) {
+            Some((_, t)) => *t += w,
+            None => time.push((&i.speaker, w)),
+        }
+    }
+    time.iter()
+        .fold(None::<(&str, f64)>, |best, &(s, t)| match best {
+            Some((_, b)) if b >= t => best,
+            _ => Some((s, t)),
+        })
+        .map_or_else(|| "UU".to_string(), |(s, _)| s.to_string())
+}
+
 /// Rounds seconds (or a confidence) to two decimals, as Speechmatics does.
 pub fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
@@ -190,4 +218,37 @@ pub fn now_rfc3339() -> String {
     );
     now.format(&fmt)
         .unwrap_or_else(|_| now.unix_timestamp().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn word(speaker: &str, start: f64, end: f64) -> Item {
+        Item {
+            kind: ItemKind::Word,
+            content: "w".into(),
+            start,
+            end,
+            confidence: 1.0,
+            channel: None,
+            speaker: speaker.into(),
+            is_eos: false,
+            attaches_to: Attach::None,
+            language: None,
+        }
+    }
+
+    #[test]
+    fn a_sentence_takes_the_speaker_of_most_of_its_words() {
+        let items = [
+            word("S1", 0.0, 1.0),
+            word("S2", 1.0, 1.2),
+            word("S2", 3.0, 4.0),
+        ];
+        assert_eq!(speaker_between(&items, 0.0, 1.3), "S1");
+        assert_eq!(speaker_between(&items, 2.9, 4.0), "S2");
+        assert_eq!(speaker_between(&items, 5.0, 6.0), "UU");
+        assert_eq!(speaker_between(&[word("UU", 0.0, 1.0)], 0.0, 1.0), "UU");
+    }
 }
