@@ -64,15 +64,11 @@ fn load_model(opts: &Options, job: &job_config::Effective) -> Result<Box<dyn Fam
                 tracing::info!("operating_point enhanced: no enhanced model installed (--enhanced-model); using the one model there is");
             }
             let standard = model::load_or_default(opts.model.as_deref())?;
-            match enhanced {
-                Some(dir) if missing_ability(standard.info(), job).is_some() => {
+            match (enhanced, missing_ability(standard.info(), job)) {
+                (Some(dir), Some(why)) => {
                     let e = model::load(dir)?;
                     if missing_ability(e.info(), job).is_none() {
-                        tracing::info!(
-                            model = %dir.display(),
-                            "the standard model: {}; using the enhanced model",
-                            missing_ability(standard.info(), job).unwrap_or_default()
-                        );
+                        tracing::info!(model = %dir.display(), "the standard model: {why}; using the enhanced model");
                         e
                     } else {
                         standard

@@ -826,7 +826,7 @@ impl Recognizer for WhisperRecognizer {
             let window = &samples[seek..samples.len().min(seek + WINDOW_SAMPLES)];
             let offset = seek as f64 / 16_000.0;
             // The chunk's language is identified once, from its first window.
-            let identify = self.detect.is_some() && detection.is_none() && seek == 0;
+            let identify = self.detect.is_some() && seek == 0;
             let out = self.window(window, identify, rec.language.as_deref())?;
             if let Some(d) = out.detection {
                 rec.language = Some(d.chosen.clone());
