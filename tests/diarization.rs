@@ -16,28 +16,12 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 
-/// `models/NAME` if `file` is in it, else None (skipped) outside CI.
-fn model(name: &str, file: &str) -> Option<PathBuf> {
-    let dir = repo("models").join(name);
-    if dir.join(file).is_file() {
-        return Some(dir);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "{} is missing (CI=true): run scripts/fetch-model {name}",
-            dir.display()
-        );
-    }
-    eprintln!("SKIPPED: {} not present", dir.display());
-    None
-}
-
 fn speaker_model() -> Option<PathBuf> {
-    model("speaker-ge2e", "ge2e.onnx")
+    fetched_model("speaker-ge2e", "ge2e.onnx")
 }
 
 fn tiny() -> Option<PathBuf> {
-    model("whisper-tiny.en", "tiny.en-encoder.onnx")
+    fetched_model("whisper-tiny.en", "tiny.en-encoder.onnx")
 }
 
 /// A job config asking for speaker diarization, with `extra` fields in

@@ -12,29 +12,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::*;
 use serde_json::{json, Value};
-
-fn model(name: &str) -> Option<PathBuf> {
-    let dir = repo("models").join(name);
-    let stem = name.trim_start_matches("whisper-");
-    if dir.join(format!("{stem}-encoder.onnx")).is_file() {
-        return Some(dir);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "{} is missing (CI=true): run scripts/fetch-model {name}",
-            dir.display()
-        );
-    }
-    eprintln!(
-        "SKIPPED: {} not present (scripts/fetch-model {name})",
-        dir.display()
-    );
-    None
-}
 
 /// Runs hark on `input` with `model`, a job config (if any) and flags.
 fn run(model: &Path, input: &Path, config: Option<Value>, extra: &[&str]) -> std::process::Output {
@@ -91,7 +72,7 @@ fn top(v: &Value) -> (String, f64) {
 
 #[test]
 fn auto_identifies_spanish_swedish_and_english_real_speech() {
-    let Some(m) = model("whisper-base") else {
+    let Some(m) = whisper_model("whisper-base") else {
         return;
     };
     for (file, want, word) in [
@@ -128,7 +109,7 @@ fn auto_identifies_spanish_swedish_and_english_real_speech() {
 
 #[test]
 fn expected_languages_restrict_and_unexpected_speech_follows_the_action() {
-    let Some(m) = model("whisper-base") else {
+    let Some(m) = whisper_model("whisper-base") else {
         return;
     };
     let Some(sv) = shared("audio/mfa/se10x016-08071999-1334_u0016002.wav") else {
@@ -182,7 +163,7 @@ fn expected_languages_restrict_and_unexpected_speech_follows_the_action() {
 
 #[test]
 fn silence_under_auto_reports_no_speech() {
-    let Some(m) = model("whisper-base") else {
+    let Some(m) = whisper_model("whisper-base") else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -206,7 +187,7 @@ fn silence_under_auto_reports_no_speech() {
 
 #[test]
 fn an_english_only_model_refuses_auto_naming_its_language() {
-    let Some(m) = model("whisper-tiny.en") else {
+    let Some(m) = whisper_model("whisper-tiny.en") else {
         return;
     };
     let Some(input) = shared("audio/jfk/jfk.flac") else {
@@ -223,7 +204,7 @@ fn an_english_only_model_refuses_auto_naming_its_language() {
 
 #[test]
 fn spanish_is_translated_into_english_and_other_targets_are_refused() {
-    let Some(m) = model("whisper-base") else {
+    let Some(m) = whisper_model("whisper-base") else {
         return;
     };
     let Some(es) = shared("audio/mfa/13697_11991_000000.opus") else {
@@ -275,7 +256,7 @@ fn spanish_is_translated_into_english_and_other_targets_are_refused() {
 
 #[test]
 fn english_into_english_takes_the_transcripts_sentences_with_any_model() {
-    let Some(m) = model("whisper-tiny.en") else {
+    let Some(m) = whisper_model("whisper-tiny.en") else {
         return;
     };
     let Some(jfk) = shared("audio/jfk/jfk.flac") else {
@@ -331,7 +312,7 @@ fn names_found(m: &Path, with_vocab: bool) -> (usize, usize) {
 
 #[test]
 fn additional_vocab_brings_rare_names_into_the_transcript() {
-    let Some(m) = model("whisper-tiny.en") else {
+    let Some(m) = whisper_model("whisper-tiny.en") else {
         return;
     };
     let (before, total) = names_found(&m, false);
@@ -347,7 +328,7 @@ fn additional_vocab_brings_rare_names_into_the_transcript() {
 
 #[test]
 fn an_empty_or_absent_vocabulary_changes_nothing() {
-    let Some(m) = model("whisper-tiny.en") else {
+    let Some(m) = whisper_model("whisper-tiny.en") else {
         return;
     };
     let input = repo("samples/english.wav");
@@ -366,7 +347,7 @@ fn an_empty_or_absent_vocabulary_changes_nothing() {
 
 #[test]
 fn sounds_like_rewrites_what_the_model_writes() {
-    let Some(m) = model("whisper-tiny.en") else {
+    let Some(m) = whisper_model("whisper-tiny.en") else {
         return;
     };
     let Some(jfk) = shared("audio/jfk/jfk.flac") else {
@@ -382,7 +363,7 @@ fn sounds_like_rewrites_what_the_model_writes() {
 
 #[test]
 fn additional_vocab_limits_and_greedy_ctc_models_are_refused_by_name() {
-    let Some(m) = model("whisper-tiny.en") else {
+    let Some(m) = whisper_model("whisper-tiny.en") else {
         return;
     };
     let input = repo("samples/english.wav");
@@ -412,7 +393,10 @@ fn additional_vocab_limits_and_greedy_ctc_models_are_refused_by_name() {
 
 #[test]
 fn operating_point_enhanced_picks_the_enhanced_model() {
-    let (Some(tiny), Some(base)) = (model("whisper-tiny.en"), model("whisper-base")) else {
+    let (Some(tiny), Some(base)) = (
+        whisper_model("whisper-tiny.en"),
+        whisper_model("whisper-base"),
+    ) else {
         return;
     };
     let Some(es) = shared("audio/mfa/13697_11991_000000.opus") else {

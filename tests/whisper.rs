@@ -11,34 +11,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::*;
-
-/// A converted model directory under `models/`, or None (skipped) outside CI.
-fn model(name: &str) -> Option<PathBuf> {
-    let dir = repo("models").join(name);
-    if dir
-        .join(format!(
-            "{}-encoder.onnx",
-            name.trim_start_matches("whisper-")
-        ))
-        .is_file()
-    {
-        return Some(dir);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "{} is missing (CI=true): run scripts/fetch-model {name}",
-            dir.display()
-        );
-    }
-    eprintln!(
-        "SKIPPED: {} not present (scripts/fetch-model {name})",
-        dir.display()
-    );
-    None
-}
 
 fn run(model: &Path, input: &Path, extra: &[&str]) -> std::process::Output {
     let tmp = tempfile::tempdir().unwrap();
@@ -112,7 +87,10 @@ fn check_times(v: &serde_json::Value) {
 
 #[test]
 fn jfk_is_transcribed_cased_and_punctuated_with_word_times() {
-    let (Some(m), Some(jfk)) = (model("whisper-tiny.en"), shared("audio/jfk/jfk.wav")) else {
+    let (Some(m), Some(jfk)) = (
+        whisper_model("whisper-tiny.en"),
+        shared("audio/jfk/jfk.wav"),
+    ) else {
         return;
     };
     let v = run_ok(&m, &jfk, &[]);
@@ -164,7 +142,7 @@ fn transcript_is_valid(v: &serde_json::Value) {
 
 #[test]
 fn librispeech_word_error_rate_is_that_of_whisper_tiny_en() {
-    let Some(m) = model("whisper-tiny.en") else {
+    let Some(m) = whisper_model("whisper-tiny.en") else {
         return;
     };
     let Some(tsv) = shared("audio/librispeech/transcripts.tsv") else {
@@ -198,7 +176,7 @@ fn librispeech_word_error_rate_is_that_of_whisper_tiny_en() {
 
 #[test]
 fn the_bundled_english_sample_reads_as_written() {
-    let Some(m) = model("whisper-tiny.en") else {
+    let Some(m) = whisper_model("whisper-tiny.en") else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -234,7 +212,7 @@ fn noise(n: usize, seed: u64) -> Vec<f32> {
 
 #[test]
 fn silence_noise_and_tones_give_no_words() {
-    let Some(m) = model("whisper-tiny.en") else {
+    let Some(m) = whisper_model("whisper-tiny.en") else {
         return;
     };
     let n = 16_000 * 12;
@@ -287,7 +265,7 @@ fn silence_noise_and_tones_give_no_words() {
 
 #[test]
 fn the_transcript_does_not_depend_on_parallel() {
-    let Some(m) = model("whisper-tiny.en") else {
+    let Some(m) = whisper_model("whisper-tiny.en") else {
         return;
     };
     let Some(input) = shared("audio/longform/ljspeech_LJ001_0001-0032_concat.opus") else {
@@ -302,7 +280,7 @@ fn the_transcript_does_not_depend_on_parallel() {
 
 #[test]
 fn an_english_only_model_refuses_other_languages_naming_its_own() {
-    let Some(m) = model("whisper-tiny.en") else {
+    let Some(m) = whisper_model("whisper-tiny.en") else {
         return;
     };
     let Some(jfk) = shared("audio/jfk/jfk.wav") else {
@@ -317,7 +295,7 @@ fn an_english_only_model_refuses_other_languages_naming_its_own() {
 
 #[test]
 fn broken_whisper_directories_exit_5_naming_the_file() {
-    let Some(m) = model("whisper-tiny.en") else {
+    let Some(m) = whisper_model("whisper-tiny.en") else {
         return;
     };
     let Some(jfk) = shared("audio/jfk/jfk.wav") else {
@@ -378,7 +356,7 @@ fn broken_whisper_directories_exit_5_naming_the_file() {
 
 #[test]
 fn multilingual_base_transcribes_english_and_the_language_asked_for() {
-    let Some(m) = model("whisper-base") else {
+    let Some(m) = whisper_model("whisper-base") else {
         return;
     };
     let Some(jfk) = shared("audio/jfk/jfk.wav") else {

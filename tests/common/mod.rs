@@ -181,3 +181,29 @@ fn fix_types(v: &mut serde_json::Value) {
         _ => {}
     }
 }
+
+/// `models/NAME` (made by `scripts/fetch-model NAME`) if `file` is in it;
+/// else None (the test skips) — or, with `CI=true`, a failure.
+pub fn fetched_model(name: &str, file: &str) -> Option<PathBuf> {
+    let dir = repo("models").join(name);
+    if dir.join(file).is_file() {
+        return Some(dir);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!(
+            "{} is missing (CI=true): run scripts/fetch-model {name}",
+            dir.display()
+        );
+    }
+    eprintln!(
+        "SKIPPED: {} not present (scripts/fetch-model {name})",
+        dir.display()
+    );
+    None
+}
+
+/// A converted Whisper directory, `models/whisper-NAME` ([`fetched_model`]).
+pub fn whisper_model(name: &str) -> Option<PathBuf> {
+    let stem = name.trim_start_matches("whisper-");
+    fetched_model(name, &format!("{stem}-encoder.onnx"))
+}
