@@ -42,6 +42,11 @@ pub struct Chunk {
     pub start: u64,
     /// The samples.
     pub samples: Vec<f32>,
+    /// The detector's decision for each [`FRAME`] of `samples`, from the
+    /// first (`true`: speech); the last frame may be partial.
+    pub speech: Vec<bool>,
+    /// The energy (dB) of each of those frames.
+    pub energy_db: Vec<f32>,
     /// The span of the stream this chunk owns, `[own_start, own_end)`, in samples.
     pub own_start: u64,
     /// End of the owned span.
@@ -412,10 +417,15 @@ impl Chunker {
         if b <= a {
             return;
         }
+        let frames = &self.frames[a / FRAME..b.div_ceil(FRAME).min(self.frames.len())];
+        let speech = frames.iter().map(|f| f.1).collect();
+        let energy_db = frames.iter().map(|f| f.0).collect();
         self.pending.push_back(Chunk {
             stream: self.stream,
             start: self.buf_start + a as u64,
             samples: self.buf[a..b].to_vec(),
+            speech,
+            energy_db,
             own_start: self.own_start,
             own_end,
         });

@@ -8,6 +8,10 @@
 //! back in chunk order, so the transcript does not depend on the number of
 //! workers or on scheduling.
 //!
+//! Each chunk carries its speech detector's frames, and its words are fitted
+//! to them for every family alike ([`model::words::fit_to_speech`]): no word
+//! starts or ends in a silence, spans a pause, or stops short of its sound.
+//!
 //! With speaker diarization each worker also embeds its chunk's speech
 //! (its own speaker-encoder session, on the same samples) and the windows
 //! are clustered into speakers once every chunk is in ([`crate::diarize`]).
@@ -130,6 +134,9 @@ struct ChunkResult {
 }
 
 type Output = Vec<ChunkResult>;
+
+/// The speech detector's frame, in seconds.
+const FRAME_SECS: f64 = crate::chunk::FRAME as f64 / crate::chunk::RATE as f64;
 
 /// Opens the audio in `input`; fails fast on undecodable input.
 pub fn open_audio(input: Input) -> Result<AudioStream, Error> {
@@ -350,7 +357,13 @@ fn work(
                     .and_then(|r| rec.insert(r).recognize(&chunk.samples))
             }
         };
-        let result = recognized.and_then(|rec| {
+        let result = recognized.and_then(|mut rec| {
+            model::words::fit_to_speech(
+                &mut rec.words,
+                &chunk.speech,
+                &chunk.energy_db,
+                FRAME_SECS,
+            );
             let Some(model) = speakers else {
                 return Ok((rec, Vec::new()));
             };

@@ -386,3 +386,79 @@ fn multilingual_base_transcribes_english_and_the_language_asked_for() {
 fn reference_from(tsv: &Path, file: &str) -> String {
     reference(tsv, file)
 }
+
+/// 16-bit PCM mono samples of a WAV file (its `data` chunk).
+fn pcm16(path: &Path) -> Vec<f32> {
+    let bytes = std::fs::read(path).unwrap();
+    let mut at = 12;
+    while at + 8 <= bytes.len() {
+        let id = &bytes[at..at + 4];
+        let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
+        if id == b"data" {
+            let data = &bytes[at + 8..(at + 8 + len).min(bytes.len())];
+            return data
+                .chunks_exact(2)
+                .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
+                .collect();
+        }
+        at += 8 + len + len % 2;
+    }
+    panic!("{}: no data chunk", path.display());
+}
+
+/// Pins the word that spanned a pause: on the LJSpeech concat, "of" (the
+/// first word of LJ001-0006, after the 0.8 s of silence at 156.69-157.49)
+/// came out as 156.61-157.65, across the gap. Words are fitted to the
+/// detected speech: nothing spans the gap, and the words either side of it
+/// end and start at the utterances' edges.
+#[test]
+fn a_word_never_spans_the_pause_between_utterances() {
+    let (Some(m), Some(src)) = (
+        whisper_model("whisper-tiny.en"),
+        shared("audio/longform/ljspeech_LJ001_0001-0032_concat.wav"),
+    ) else {
+        return;
+    };
+    // 147.5-166.0 s of the file: the end of LJ001-0005, the gap, LJ001-0006.
+    let pcm = pcm16(&src);
+    let cut = &pcm[(147.5 * 16_000.0) as usize..166 * 16_000];
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("cut.wav");
+    std::fs::write(&input, wav(cut)).unwrap();
+    let v = run_ok(&m, &input, &[]);
+    check_times(&v);
+    let (gap_start, gap_end) = (156.689 - 147.5, 157.489 - 147.5);
+    let times: Vec<(f64, f64, String)> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["type"] == "word")
+        .map(|r| {
+            (
+                r["start_time"].as_f64().unwrap(),
+                r["end_time"].as_f64().unwrap(),
+                r["alternatives"][0]["content"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect();
+    for (s, e, w) in &times {
+        assert!(
+            !(*s < gap_start + 0.05 && *e > gap_end - 0.05),
+            "{w} at {s}-{e} spans the gap {gap_start:.2}-{gap_end:.2}: {times:?}"
+        );
+    }
+    let before = times.iter().rfind(|t| t.1 <= gap_start + 0.05).unwrap();
+    let after = times.iter().find(|t| t.0 >= gap_end - 0.05).unwrap();
+    assert!(
+        (before.1 - gap_start).abs() <= 0.25,
+        "{before:?} vs {gap_start:.2}"
+    );
+    assert!(
+        (after.0 - gap_end).abs() <= 0.2,
+        "{after:?} vs {gap_end:.2}"
+    );
+    assert_eq!(after.2.to_lowercase(), "of", "{times:?}");
+}

@@ -245,6 +245,22 @@ fn log_softmax(logits: &[f32]) -> Vec<f32> {
     logits.iter().map(|l| l - lse).collect()
 }
 
+/// The indices of the `k` largest finite values, largest first (ties: the
+/// lower index first), without sorting the whole vocabulary.
+fn top_k(values: &[f32], k: usize) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..values.len())
+        .filter(|&i| values[i].is_finite())
+        .collect();
+    let order = |a: &usize, b: &usize| values[*b].total_cmp(&values[*a]).then(a.cmp(b));
+    if idx.len() > k && k > 0 {
+        idx.select_nth_unstable_by(k - 1, order);
+        idx.truncate(k);
+    }
+    idx.sort_by(order);
+    idx.truncate(k);
+    idx
+}
+
 fn pick(logprobs: &[f32], logits: &[f32], temperature: f32, rng: &mut Rng) -> usize {
     let argmax = || {
         logprobs
@@ -374,11 +390,10 @@ impl Task<'_> {
             for (h, hyp) in live.iter().enumerate() {
                 let mut l = std::mem::take(&mut logits[h]);
                 self.filter(&mut l, &hyp.tokens, max_initial);
-                let lp = log_softmax(&l);
-                let mut idx: Vec<usize> = (0..vocab).filter(|&i| lp[i].is_finite()).collect();
-                idx.sort_by(|&a, &b| lp[b].total_cmp(&lp[a]).then(a.cmp(&b)));
-                for &t in idx.iter().take(beam + 1) {
-                    cands.push((hyp.logprob + f64::from(lp[t]), h, t, lp[t]));
+                let lse = log_sum_exp(&l);
+                for t in top_k(&l, beam + 1) {
+                    let lp = l[t] - lse;
+                    cands.push((hyp.logprob + f64::from(lp), h, t, lp));
                 }
             }
             cands.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
@@ -610,6 +625,15 @@ impl Task<'_> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn top_k_takes_the_largest_finite_values_in_order() {
+        let v = [0.5, f32::NEG_INFINITY, 2.0, 0.5, 3.0, -1.0];
+        assert_eq!(top_k(&v, 3), [4, 2, 0]);
+        assert_eq!(top_k(&v, 4), [4, 2, 0, 3]);
+        assert_eq!(top_k(&v, 9), [4, 2, 0, 3, 5]);
+        assert!(top_k(&v, 0).is_empty());
+    }
 
     fn specials() -> Specials {
         // A toy vocabulary: 0..10 text, 10 eot, 11 sot, 12 translate,

@@ -739,6 +739,10 @@ impl Inference for OnnxDecoder<'_> {
     }
 
     fn reorder(&mut self, src: &[usize]) -> Result<(), ModelError> {
+        // Every beam kept its place: the caches are already in order.
+        if src.len() == self.batch && src.iter().enumerate().all(|(i, &b)| i == b) {
+            return Ok(());
+        }
         let (Some(k), Some(v)) = (self.self_k.take(), self.self_v.take()) else {
             return Err(ModelError::Inference("decoder caches missing".into()));
         };
@@ -1166,7 +1170,6 @@ fn to_words(
             kind: WordKind::Word,
         });
     }
-    fix_durations(&mut out);
     // Monotonic times.
     let mut last = 0.0f64;
     for w in &mut out {
@@ -1175,34 +1178,6 @@ fn to_words(
         last = w.start;
     }
     words::split_punctuation(out)
-}
-
-/// Caps implausibly long words at sentence edges, as openai-whisper does
-/// (a word after a sentence end, or the first, starts at most twice the
-/// median word duration, itself at most 0.7 s, before its end).
-fn fix_durations(words: &mut [Word]) {
-    let mut durations: Vec<f64> = words
-        .iter()
-        .map(|w| w.end - w.start)
-        .filter(|d| *d > 0.0)
-        .collect();
-    if durations.is_empty() {
-        return;
-    }
-    durations.sort_by(f64::total_cmp);
-    let median = durations[durations.len() / 2].min(0.7);
-    let max = 2.0 * median;
-    let ends_sentence = |w: &Word| w.text.ends_with(['.', '?', '!', '。', '？', '！']);
-    for i in 0..words.len() {
-        if words[i].end - words[i].start <= max {
-            continue;
-        }
-        if i == 0 || ends_sentence(&words[i - 1]) {
-            words[i].start = words[i].end - max;
-        } else if ends_sentence(&words[i]) {
-            words[i].end = words[i].start + max;
-        }
-    }
 }
 
 /// Per text token (start, end) from the timestamp tokens: each segment's
