@@ -462,3 +462,45 @@ fn a_word_never_spans_the_pause_between_utterances() {
     );
     assert_eq!(after.2.to_lowercase(), "of", "{times:?}");
 }
+
+/// Beam search (`--beam-size 5`): the beams of a window decode in one
+/// batch against its encoding; the transcript is as good as greedy's, with
+/// word times from the winning beam's alignment.
+#[test]
+fn beam_search_transcribes_with_word_times() {
+    let (Some(m), Some(jfk)) = (
+        whisper_model("whisper-tiny.en"),
+        shared("audio/jfk/jfk.wav"),
+    ) else {
+        return;
+    };
+    let v = run_ok(&m, &jfk, &["--beam-size", "5"]);
+    check_times(&v);
+    transcript_is_valid(&v);
+    let reference = normalise(&reference(
+        &shared("audio/jfk/transcripts.tsv").unwrap(),
+        "jfk.wav",
+    ));
+    let hyp = normalise(&words(&v).join(" "));
+    let (errors, n) = word_errors(&reference, &hyp);
+    assert!(errors * 10 <= n, "WER {errors}/{n}: {hyp:?}");
+    let times: Vec<(f64, f64)> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["type"] == "word")
+        .map(|r| {
+            (
+                r["start_time"].as_f64().unwrap(),
+                r["end_time"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(times[0].0 < 0.5, "{times:?}");
+    let end = times.last().unwrap().1;
+    assert!((9.8..=11.0).contains(&end), "last word ends at {end}");
+    // Spread over the speech, not piled at one time (as without alignment).
+    let distinct: std::collections::BTreeSet<u64> =
+        times.iter().map(|t| (t.0 * 100.0) as u64).collect();
+    assert!(distinct.len() + 2 >= times.len(), "{times:?}");
+}

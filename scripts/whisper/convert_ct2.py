@@ -14,8 +14,10 @@ Input: a directory with CTranslate2's `model.bin`, `config.json` and
   NAME-tokens.txt    `base64(token bytes) id` per regular token (tiktoken ranks)
   NAME-decoder.hark.onnx
                      hark's layout: tokens, past self K/V [n_text_layer, N, P,
-                     n_text_state] (growing, P may be 0), cross K/V -> logits
-                     of the last position, present self K/V, cross_attn
+                     n_text_state] (growing, P may be 0), cross K/V [.., 1,
+                     T, ..] (once for the whole batch: the beams of one
+                     window) -> logits of the last position, present self
+                     K/V, cross_attn
   NAME-decoder.hark.int8.onnx, NAME-encoder.int8.onnx
                      the same with int8 linear layers (per-column scales,
                      ONNX Runtime's com.microsoft DynamicQuantizeMatMul)
@@ -56,7 +58,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-CONVERTER = "convert_ct2 2"
+CONVERTER = "convert_ct2 3"
 OPSET = 17
 IR_VERSION = 8  # what torch's opset-17 export writes; loads in older runtimes too
 MS_DOMAIN = "com.microsoft"  # ONNX Runtime's contrib ops
@@ -766,7 +768,8 @@ def build_hark_decoder(m, dims, alignment_heads, quant=None):
     sequence, logits for the last position only. Returns (graph, domains).
 
     tokens i64 [N, n], past_self_k/v [L, N, P, D] (P = 0 on the first call;
-    the positional embedding starts at P), n_layer_cross_k/v [L, N, T, D] ->
+    the positional embedding starts at P), n_layer_cross_k/v [L, 1, T, D]
+    (one window's, shared by the N sequences: its beams) ->
     logits [N, n_vocab] (last position), present_self_k/v [L, N, P + n, D],
     cross_attn [N, heads, n, T] (as build_decoder's). With `quant`, the
     linear layers and the vocabulary projection are int8, and the token
@@ -800,6 +803,10 @@ def build_hark_decoder(m, dims, alignment_heads, quant=None):
     qry_pos = g.op("Unsqueeze", [g.op("Range", [past_s, end_s, g.const(1)]), g.const([1])])
     mask = g.op("Where", [g.op("Greater", [key_pos, qry_pos]), g.const(-np.inf, np.float32), g.const(0.0, np.float32)])
 
+    q_shape = g.op("Shape", ["tokens"])  # [2]: N, n
+    q_shape_nn = q_shape
+    q_shape = g.op("Concat", [q_shape, g.const([d])], axis=0)  # [3]: N, n, D
+
     heads_by_layer = {}
     for layer, head in alignment_heads:
         heads_by_layer.setdefault(layer, []).append(head)
@@ -829,9 +836,15 @@ def build_hark_decoder(m, dims, alignment_heads, quant=None):
         q = g.linear(h, b["cross_attn_q"], f"{p}.cross_attn.q")
         ck = g.op("Squeeze", [cross_k[i], squeeze0])
         cv = g.op("Squeeze", [cross_v[i], squeeze0])
-        a, w = g.attention_untransposed(q, ck, cv, H, dh)
+        # Every sequence of the batch decodes the same audio (one window's
+        # beams): the encoder's keys and values come once, batch 1, and the
+        # N x n queries attend to them as one row block.
+        a, w = g.attention_untransposed(g.op("Reshape", [q, g.const([1, -1, d])]), ck, cv, H, dh)
+        a = g.op("Reshape", [a, q_shape])
         if i in heads_by_layer:
-            attn.append(g.op("Gather", [w, g.const(heads_by_layer[i])], axis=1))
+            w = g.op("Gather", [w, g.const(heads_by_layer[i])], axis=1)  # [1, h, N * n, T]
+            w = g.op("Reshape", [w, g.op("Concat", [g.const([len(heads_by_layer[i])]), q_shape_nn, g.const([-1])], axis=0)])
+            attn.append(g.op("Transpose", [w], perm=[1, 0, 2, 3]))  # [N, h, n, T]
         x = g.op("Add", [x, g.linear(a, b["cross_attn_out"], f"{p}.cross_attn.out")])
 
         h = g.layer_norm(x, b["mlp_ln"], f"{p}.mlp_ln")
@@ -857,8 +870,8 @@ def build_hark_decoder(m, dims, alignment_heads, quant=None):
             tensor_info("tokens", i64, ["n_audio", "n_tokens"]),
             tensor_info("past_self_k", f32, [L, "n_audio", "n_past", d]),
             tensor_info("past_self_v", f32, [L, "n_audio", "n_past", d]),
-            tensor_info("n_layer_cross_k", f32, [L, "n_audio", "T", d]),
-            tensor_info("n_layer_cross_v", f32, [L, "n_audio", "T", d]),
+            tensor_info("n_layer_cross_k", f32, [L, 1, "T", d]),
+            tensor_info("n_layer_cross_v", f32, [L, 1, "T", d]),
         ],
         [
             tensor_info("logits", f32, ["n_audio", dims["n_vocab"]]),
@@ -982,7 +995,7 @@ Made by `scripts/fetch-model whisper-{name}`; do not edit (it is regenerated).
 - Encoder: `mel` f32 [N, {dims['n_mels']}, T] (T = 3000 for 30 s) -> `n_layer_cross_k`, `n_layer_cross_v` f32 [{dims['n_text_layer']}, N, T/2, {dims['n_text_state']}]. All metadata is on the encoder.
 - Decoder: `tokens` i64 [N, n], `in_n_layer_self_k_cache`, `in_n_layer_self_v_cache` f32 [{dims['n_text_layer']}, N, {dims['n_text_ctx']}, {dims['n_text_state']}], `n_layer_cross_k`, `n_layer_cross_v`, `offset` i64 [1] -> `logits` f32 [N, n, {dims['n_vocab']}], `out_n_layer_self_k_cache`, `out_n_layer_self_v_cache`, `cross_attn` f32 [N, {len(alignment_heads)}, n, T/2] (softmaxed cross-attention of the alignment heads `{';'.join(f'{l},{h}' for l, h in alignment_heads)}` (layer,head), in that order).
 - `{name}-tokens.txt`: `base64(token bytes) id`, one line per regular token (tiktoken ranks), no special tokens.
-- `{name}-decoder.hark.onnx` (hark's layout, fp32; ONNX Runtime only): `tokens` i64 [N, n], `past_self_k`, `past_self_v` f32 [{dims['n_text_layer']}, N, P, {dims['n_text_state']}] (P = tokens already decoded, 0 on the first call; the positional embedding starts at P), `n_layer_cross_k`, `n_layer_cross_v` -> `logits` f32 [N, {dims['n_vocab']}] (last position only), `present_self_k`, `present_self_v` [{dims['n_text_layer']}, N, P + n, {dims['n_text_state']}], `cross_attn` as above. No fixed-size caches passed in and out, and the vocabulary projection runs for one position.
+- `{name}-decoder.hark.onnx` (hark's layout, fp32; ONNX Runtime only): `tokens` i64 [N, n], `past_self_k`, `past_self_v` f32 [{dims['n_text_layer']}, N, P, {dims['n_text_state']}] (P = tokens already decoded, 0 on the first call; the positional embedding starts at P), `n_layer_cross_k`, `n_layer_cross_v` f32 [{dims['n_text_layer']}, 1, T, {dims['n_text_state']}] (one window's, shared by all N sequences, the beams of that window: every query attends to them in one product, and nothing is repeated per beam) -> `logits` f32 [N, {dims['n_vocab']}] (last position only), `present_self_k`, `present_self_v` [{dims['n_text_layer']}, N, P + n, {dims['n_text_state']}], `cross_attn` as above. No fixed-size caches passed in and out, and the vocabulary projection runs for one position.
 - `{name}-decoder.hark.int8.onnx`, `{name}-encoder.int8.onnx`: the same graphs with every linear layer (and the decoder's tied vocabulary projection, whose int8 columns also give the token embeddings) in int8: symmetric weights, one scale per output column, {Quant().bits}-bit ([-{Quant().qmax}, {Quant().qmax}], no int16 saturation on CPUs without VNNI), activations quantized per call (ONNX Runtime's `com.microsoft` `DynamicQuantizeMatMul`). Convolutions, attention products, norms and embeddings' positions stay fp32. Both encoders run their self-attention as one `com.microsoft` MultiHeadAttention (ONNX Runtime's CPU flash attention). The int8 encoder has the fp32 encoder's metadata.
 - Encoder metadata: the keys of sherpa-onnx's `export-onnx.py` (`model_type` ... `no_timestamps`; language
   lists in token-id order), then hark's: `n_alignment_heads`, `alignment_heads` (`l,h;l,h;...`),

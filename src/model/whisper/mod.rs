@@ -140,6 +140,10 @@ struct Meta {
     suppress: Vec<u32>,
     /// Number of alignment heads (hark's `cross_attn` output), if any.
     alignment_heads: usize,
+    /// The decoder takes the encoder's keys and values once (batch 1) for
+    /// every sequence of its batch: hark's layout, whose beams all decode
+    /// one window. Otherwise they are repeated for each sequence.
+    shared_cross: bool,
 }
 
 fn read_meta(session: &Session, origin: &str) -> Result<Meta, ModelError> {
@@ -231,6 +235,7 @@ fn read_meta(session: &Session, origin: &str) -> Result<Meta, ModelError> {
         suppress: list("non_speech_tokens")?,
         specials,
         alignment_heads,
+        shared_cross: false,
     };
     if !(1..=256).contains(&m.n_mels)
         || !(1..=4096).contains(&m.n_text_ctx)
@@ -359,7 +364,7 @@ impl Whisper {
             )?;
             Layout::Sherpa
         };
-        tracing::debug!(?layout, decoder = %dec_origin, "whisper decoder");
+
         let has_attention = decoder.outputs().iter().any(|o| o.name() == "cross_attn");
         if vocab.len() != meta.specials.eot as usize {
             return Err(ModelError::Invalid(format!(
@@ -370,6 +375,13 @@ impl Whisper {
             )));
         }
         let mut meta = meta;
+        meta.shared_cross = decoder.inputs().iter().any(|i| {
+            i.name() == "n_layer_cross_k"
+                && i.dtype()
+                    .tensor_shape()
+                    .is_some_and(|s| s.get(1) == Some(&1))
+        });
+        tracing::debug!(?layout, shared_cross = meta.shared_cross, decoder = %dec_origin, "whisper decoder");
         if !has_attention {
             meta.alignment_heads = 0;
         }
@@ -749,7 +761,10 @@ impl Inference for OnnxDecoder<'_> {
         self.self_k = Some(gather_batch(&k, src)?);
         self.self_v = Some(gather_batch(&v, src)?);
         self.batch = src.len();
-        if self.batch > 1 && self.cross_batch.as_ref().is_none_or(|c| c.0 != self.batch) {
+        if self.batch > 1
+            && !self.meta.shared_cross
+            && self.cross_batch.as_ref().is_none_or(|c| c.0 != self.batch)
+        {
             let zeros = vec![0usize; self.batch];
             let ck = gather_batch(&self.cross.0, &zeros)?;
             let cv = gather_batch(&self.cross.1, &zeros)?;
