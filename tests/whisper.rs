@@ -94,15 +94,8 @@ fn jfk_is_transcribed_cased_and_punctuated_with_word_times() {
         return;
     };
     let v = run_ok(&m, &jfk, &[]);
-    check_times(&v);
+    assert_jfk(&v);
     let words = words(&v);
-    let reference = normalise(&reference(
-        &shared("audio/jfk/transcripts.tsv").unwrap(),
-        "jfk.wav",
-    ));
-    let hyp = normalise(&words.join(" "));
-    let (errors, n) = word_errors(&reference, &hyp);
-    assert!(errors * 10 <= n, "WER {errors}/{n}: {hyp:?}");
     assert_eq!(
         words.first().map(String::as_str),
         Some("And"),
@@ -111,23 +104,45 @@ fn jfk_is_transcribed_cased_and_punctuated_with_word_times() {
     // Cased as the model writes it (tiny.en greedy writes no punctuation
     // on jfk; LibriSpeech checks the sentence ends).
     assert!(words.contains(&"Americans".to_string()), "{words:?}");
-    // Word times follow the speech: "country" (the last word) ends near 10.5 s,
-    // "And" starts before 0.5 s.
-    let results = v["results"].as_array().unwrap();
-    let word_times: Vec<(f64, f64)> = results
+}
+
+/// Each word's start, end and text.
+fn timed_words(v: &serde_json::Value) -> Vec<(f64, f64, String)> {
+    v["results"]
+        .as_array()
+        .unwrap()
         .iter()
         .filter(|r| r["type"] == "word")
         .map(|r| {
             (
                 r["start_time"].as_f64().unwrap(),
                 r["end_time"].as_f64().unwrap(),
+                r["alternatives"][0]["content"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
             )
         })
-        .collect();
-    assert!(word_times[0].0 < 0.5, "{word_times:?}");
-    let end = word_times.last().unwrap().1;
+        .collect()
+}
+
+/// jfk.wav's transcript: valid, a WER of at most 10 %, and word times that
+/// follow the speech ("And" starts before 0.5 s, "country", the last word,
+/// ends near 10.5 s).
+fn assert_jfk(v: &serde_json::Value) {
+    check_times(v);
+    transcript_is_valid(v);
+    let reference = normalise(&reference(
+        &shared("audio/jfk/transcripts.tsv").unwrap(),
+        "jfk.wav",
+    ));
+    let hyp = normalise(&words(v).join(" "));
+    let (errors, n) = word_errors(&reference, &hyp);
+    assert!(errors * 10 <= n, "WER {errors}/{n}: {hyp:?}");
+    let times = timed_words(v);
+    assert!(times[0].0 < 0.5, "{times:?}");
+    let end = times.last().unwrap().1;
     assert!((9.8..=11.0).contains(&end), "last word ends at {end}");
-    transcript_is_valid(&v);
 }
 
 fn transcript_is_valid(v: &serde_json::Value) {
@@ -428,22 +443,7 @@ fn a_word_never_spans_the_pause_between_utterances() {
     let v = run_ok(&m, &input, &[]);
     check_times(&v);
     let (gap_start, gap_end) = (156.689 - 147.5, 157.489 - 147.5);
-    let times: Vec<(f64, f64, String)> = v["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["type"] == "word")
-        .map(|r| {
-            (
-                r["start_time"].as_f64().unwrap(),
-                r["end_time"].as_f64().unwrap(),
-                r["alternatives"][0]["content"]
-                    .as_str()
-                    .unwrap()
-                    .to_string(),
-            )
-        })
-        .collect();
+    let times = timed_words(&v);
     for (s, e, w) in &times {
         assert!(
             !(*s < gap_start + 0.05 && *e > gap_end - 0.05),
@@ -475,30 +475,8 @@ fn beam_search_transcribes_with_word_times() {
         return;
     };
     let v = run_ok(&m, &jfk, &["--beam-size", "5"]);
-    check_times(&v);
-    transcript_is_valid(&v);
-    let reference = normalise(&reference(
-        &shared("audio/jfk/transcripts.tsv").unwrap(),
-        "jfk.wav",
-    ));
-    let hyp = normalise(&words(&v).join(" "));
-    let (errors, n) = word_errors(&reference, &hyp);
-    assert!(errors * 10 <= n, "WER {errors}/{n}: {hyp:?}");
-    let times: Vec<(f64, f64)> = v["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["type"] == "word")
-        .map(|r| {
-            (
-                r["start_time"].as_f64().unwrap(),
-                r["end_time"].as_f64().unwrap(),
-            )
-        })
-        .collect();
-    assert!(times[0].0 < 0.5, "{times:?}");
-    let end = times.last().unwrap().1;
-    assert!((9.8..=11.0).contains(&end), "last word ends at {end}");
+    assert_jfk(&v);
+    let times = timed_words(&v);
     // Spread over the speech, not piled at one time (as without alignment).
     let distinct: std::collections::BTreeSet<u64> =
         times.iter().map(|t| (t.0 * 100.0) as u64).collect();
