@@ -644,31 +644,6 @@ fn mono_input_with_channel_diarization_is_channel_1() {
     assert_eq!(words.len(), 5);
 }
 
-/// Reads a 16-bit PCM mono WAV: (sample rate, samples).
-fn read_wav(path: &Path) -> (u32, Vec<i16>) {
-    let b = std::fs::read(path).unwrap();
-    assert_eq!(&b[0..4], b"RIFF");
-    let (mut i, mut rate, mut data) = (12, 0, Vec::new());
-    while i + 8 <= b.len() {
-        let id = &b[i..i + 4];
-        let len = u32::from_le_bytes(b[i + 4..i + 8].try_into().unwrap()) as usize;
-        let body = &b[i + 8..(i + 8 + len).min(b.len())];
-        if id == b"fmt " {
-            assert_eq!(u16::from_le_bytes([body[0], body[1]]), 1, "PCM");
-            assert_eq!(u16::from_le_bytes([body[2], body[3]]), 1, "mono");
-            assert_eq!(u16::from_le_bytes([body[14], body[15]]), 16, "16-bit");
-            rate = u32::from_le_bytes(body[4..8].try_into().unwrap());
-        } else if id == b"data" {
-            data = body
-                .chunks_exact(2)
-                .map(|c| i16::from_le_bytes([c[0], c[1]]))
-                .collect();
-        }
-        i += 8 + len + (len & 1);
-    }
-    (rate, data)
-}
-
 /// Writes a 16-bit PCM stereo WAV.
 fn write_stereo(path: &Path, rate: u32, left: &[i16], right: &[i16]) {
     let n = left.len().max(right.len());

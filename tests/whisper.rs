@@ -402,25 +402,6 @@ fn reference_from(tsv: &Path, file: &str) -> String {
     reference(tsv, file)
 }
 
-/// 16-bit PCM mono samples of a WAV file (its `data` chunk).
-fn pcm16(path: &Path) -> Vec<f32> {
-    let bytes = std::fs::read(path).unwrap();
-    let mut at = 12;
-    while at + 8 <= bytes.len() {
-        let id = &bytes[at..at + 4];
-        let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
-        if id == b"data" {
-            let data = &bytes[at + 8..(at + 8 + len).min(bytes.len())];
-            return data
-                .chunks_exact(2)
-                .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
-                .collect();
-        }
-        at += 8 + len + len % 2;
-    }
-    panic!("{}: no data chunk", path.display());
-}
-
 /// Pins the word that spanned a pause: on the LJSpeech concat, "of" (the
 /// first word of LJ001-0006, after the 0.8 s of silence at 156.69-157.49)
 /// came out as 156.61-157.65, across the gap. Words are fitted to the
@@ -435,11 +416,15 @@ fn a_word_never_spans_the_pause_between_utterances() {
         return;
     };
     // 147.5-166.0 s of the file: the end of LJ001-0005, the gap, LJ001-0006.
-    let pcm = pcm16(&src);
-    let cut = &pcm[(147.5 * 16_000.0) as usize..166 * 16_000];
+    let (rate, pcm) = read_wav(&src);
+    assert_eq!(rate, 16_000);
+    let cut: Vec<f32> = pcm[(147.5 * 16_000.0) as usize..166 * 16_000]
+        .iter()
+        .map(|&x| f32::from(x) / 32768.0)
+        .collect();
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("cut.wav");
-    std::fs::write(&input, wav(cut)).unwrap();
+    std::fs::write(&input, wav(&cut)).unwrap();
     let v = run_ok(&m, &input, &[]);
     check_times(&v);
     let (gap_start, gap_end) = (156.689 - 147.5, 157.489 - 147.5);

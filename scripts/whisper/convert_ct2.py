@@ -803,9 +803,8 @@ def build_hark_decoder(m, dims, alignment_heads, quant=None):
     qry_pos = g.op("Unsqueeze", [g.op("Range", [past_s, end_s, g.const(1)]), g.const([1])])
     mask = g.op("Where", [g.op("Greater", [key_pos, qry_pos]), g.const(-np.inf, np.float32), g.const(0.0, np.float32)])
 
-    q_shape = g.op("Shape", ["tokens"])  # [2]: N, n
-    q_shape_nn = q_shape
-    q_shape = g.op("Concat", [q_shape, g.const([d])], axis=0)  # [3]: N, n, D
+    batch_len = g.op("Shape", ["tokens"])  # [2]: N, n
+    q_shape = g.op("Concat", [batch_len, g.const([d])], axis=0)  # [3]: N, n, D
 
     heads_by_layer = {}
     for layer, head in alignment_heads:
@@ -843,7 +842,7 @@ def build_hark_decoder(m, dims, alignment_heads, quant=None):
         a = g.op("Reshape", [a, q_shape])
         if i in heads_by_layer:
             w = g.op("Gather", [w, g.const(heads_by_layer[i])], axis=1)  # [1, h, N * n, T]
-            w = g.op("Reshape", [w, g.op("Concat", [g.const([len(heads_by_layer[i])]), q_shape_nn, g.const([-1])], axis=0)])
+            w = g.op("Reshape", [w, g.op("Concat", [g.const([len(heads_by_layer[i])]), batch_len, g.const([-1])], axis=0)])
             attn.append(g.op("Transpose", [w], perm=[1, 0, 2, 3]))  # [N, h, n, T]
         x = g.op("Add", [x, g.linear(a, b["cross_attn_out"], f"{p}.cross_attn.out")])
 

@@ -207,8 +207,8 @@ pub const FADE_FRAMES: usize = 3;
 /// Fits word times to the speech a voice-activity detector found, the way
 /// stable-ts's silence suppression does: a word never starts or ends in a
 /// silence, and never spans a pause. `speech` holds the detector's
-/// decision for each frame of `frame_secs`, from the chunk's first sample
-/// (the times' origin).
+/// decision and `energy_db` the energy of each frame of `frame_secs`, from
+/// the chunk's first sample (the times' origin).
 ///
 /// Words shrink inside their own span, so their order is kept; a word
 /// wholly inside a silence is left as it is. The last word before a pause,
@@ -218,8 +218,7 @@ pub const FADE_FRAMES: usize = 3;
 /// token when nothing does. It is stretched only when the fade comes within
 /// [`MAX_END_STRETCH_SECS`] and before the next word's start, so a word in
 /// running speech, or before noise as loud as speech, keeps its end.
-/// `energy_db` holds each frame's energy. Punctuation then moves with the word it
-/// attaches to. Works on any family's words: the model's alignment
+/// Punctuation then moves with the word it attaches to. Works on any family's words: the model's alignment
 /// (cross-attention, CTC frames) says which word is where, the detector
 /// where speech starts and stops.
 pub fn fit_to_speech(words: &mut [Word], speech: &[bool], energy_db: &[f32], frame_secs: f64) {

@@ -139,6 +139,32 @@ pub fn wav(samples: &[f32]) -> Vec<u8> {
     b
 }
 
+/// Reads a 16-bit PCM mono WAV: (sample rate, samples).
+pub fn read_wav(path: &Path) -> (u32, Vec<i16>) {
+    let b = std::fs::read(path).unwrap();
+    assert_eq!(&b[0..4], b"RIFF");
+    let (mut pos, mut rate) = (12, 0);
+    while pos + 8 <= b.len() {
+        let id = &b[pos..pos + 4];
+        let len = u32::from_le_bytes(b[pos + 4..pos + 8].try_into().unwrap()) as usize;
+        let body = &b[pos + 8..(pos + 8 + len).min(b.len())];
+        if id == b"fmt " {
+            assert_eq!(u16::from_le_bytes([body[0], body[1]]), 1, "PCM");
+            assert_eq!(u16::from_le_bytes([body[2], body[3]]), 1, "mono");
+            rate = u32::from_le_bytes(body[4..8].try_into().unwrap());
+            assert_eq!(u16::from_le_bytes([body[14], body[15]]), 16, "16-bit");
+        } else if id == b"data" {
+            let s = body
+                .chunks_exact(2)
+                .map(|c| i16::from_le_bytes([c[0], c[1]]))
+                .collect();
+            return (rate, s);
+        }
+        pos += 8 + len + (len & 1);
+    }
+    panic!("{}: no data chunk", path.display());
+}
+
 /// Checks `v` against the OpenAPI `RetrieveTranscriptResponse` schema of
 /// the Speechmatics reference (skipped without ../shared outside CI).
 pub fn assert_valid(v: &serde_json::Value) {

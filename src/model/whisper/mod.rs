@@ -364,7 +364,6 @@ impl Whisper {
             )?;
             Layout::Sherpa
         };
-
         let has_attention = decoder.outputs().iter().any(|o| o.name() == "cross_attn");
         if vocab.len() != meta.specials.eot as usize {
             return Err(ModelError::Invalid(format!(
